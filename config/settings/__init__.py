@@ -1,0 +1,1 @@
+"""Settings package: ``base`` is complete; ``test`` and ``production`` adjust it."""

@@ -1,0 +1,240 @@
+"""Complete settings, driven by the environment (see ``.env.example``).
+
+Every knob has a development-friendly default; ``production.py`` removes the
+defaults that must never reach production (secrets) and tightens the rest.
+"""
+
+from pathlib import Path
+
+import environ
+
+from monitoring.logging import build_logging
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+# A local .env (created by `make run`) is read if present; real environment wins.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def redis_db_url(base: str, db: int) -> str:
+    """Return ``base`` (a redis:// URL without a database) pointing at ``db``."""
+    return f"{base.rstrip('/')}/{db}"
+
+
+# --- Core -------------------------------------------------------------------
+SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "accounts",
+    "catalog",
+    "orders",
+    "jobs",
+    "monitoring",
+]
+
+MIDDLEWARE = [
+    "monitoring.middleware.RequestIdMiddleware",
+    "monitoring.middleware.RequestLogMiddleware",
+    "config.api.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# API.md: trailing slashes are optional; URL patterns accept both, so no redirects.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+
+# --- Database ---------------------------------------------------------------
+# PostgreSQL only. psycopg 3's pool keeps connections warm per process; the pool
+# replaces CONN_MAX_AGE (Django refuses both at once).
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/bazaar")
+}
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+DB_POOL_MIN = env.int("DB_POOL_MIN", default=2)
+DB_POOL_MAX = env.int("DB_POOL_MAX", default=20)
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].update(
+    {
+        "pool": {
+            "min_size": DB_POOL_MIN,
+            "max_size": DB_POOL_MAX,
+            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+        },
+        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
+    }
+)
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# --- Redis: cache and broker live in separate databases ----------------------
+# A cache flush (FLUSHDB on the cache database, or LRU eviction) must never
+# delete queued messages, so the broker gets its own database; in production
+# they are two Redis instances (cache: allkeys-lru, broker: noeviction).
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379")
+CACHE_URL = env.str("CACHE_URL", default=redis_db_url(REDIS_URL, 1))
+SECURITY_CACHE_URL = env.str("SECURITY_CACHE_URL", default=redis_db_url(REDIS_URL, 2))
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=redis_db_url(REDIS_URL, 0))
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
+
+_redis_options = {
+    "CLIENT_CLASS": "django_redis.client.DefaultClient",
+    "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+    "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+    "CONNECTION_POOL_KWARGS": {"max_connections": 50, "health_check_interval": 30},
+}
+CACHES = {
+    # Response and data caching: a dead Redis means a miss, never an error.
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "bz",
+        "TIMEOUT": env.int("CACHE_DEFAULT_TTL", default=300),
+        "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
+    },
+    # Sessions, lockouts, rate limits: errors propagate so callers fail closed.
+    "security": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": SECURITY_CACHE_URL,
+        "KEY_PREFIX": "bzsec",
+        "TIMEOUT": 300,
+        "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": False},
+    },
+}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "bazaar.cache"
+
+# --- Celery -------------------------------------------------------------------
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "visibility_timeout": 3600,
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Email --------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bazaar <no-reply@bazaar.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Auth -------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+# --- API --------------------------------------------------------------------
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.CursorPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Bazaar API",
+    "DESCRIPTION": "E-commerce marketplace backend. Contract: shared API.md.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/",
+}
+
+# --- Operations ---------------------------------------------------------------
+FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555/")
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
+LOG_FORMAT = env.str("LOG_FORMAT", default="console")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+
+# structlog over the stdlib: Django, Celery and our own loggers share one
+# format (JSON in production, console in development) and the request id.
+LOGGING = build_logging(fmt=LOG_FORMAT, level=LOG_LEVEL)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"

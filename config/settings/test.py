@@ -1,0 +1,19 @@
+"""Test settings: the real PostgreSQL and Redis, on databases of their own."""
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import REDIS_URL, env, redis_db_url
+
+# Dedicated Redis databases so a test run never touches development data.
+TEST_REDIS_URL = env.str("TEST_REDIS_URL", default=REDIS_URL)
+CACHE_URL = redis_db_url(TEST_REDIS_URL, 11)
+SECURITY_CACHE_URL = redis_db_url(TEST_REDIS_URL, 12)
+CELERY_BROKER_URL = redis_db_url(TEST_REDIS_URL, 10)
+CACHES["default"]["LOCATION"] = CACHE_URL  # noqa: F405
+CACHES["security"]["LOCATION"] = SECURITY_CACHE_URL  # noqa: F405
+
+# Hashing cost is not under test here; fast hashes keep factories quick.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEBUG = False
+# The test worker returns results so a test can wait on them.
+CELERY_RESULT_BACKEND = redis_db_url(TEST_REDIS_URL, 13)

@@ -1,0 +1,31 @@
+"""Root URL configuration: API under /api/, probes and admin outside it."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api.exceptions import json_not_found
+from monitoring import views as monitoring_views
+
+api_patterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("health", monitoring_views.health, name="health"),
+    path("ready", monitoring_views.ready, name="ready"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    path("api-auth/", include("rest_framework.urls")),
+    # Anything else under /api/ is a JSON 404, even with DEBUG on.
+    re_path(r"^api/", json_not_found),
+]
+
+handler400 = "config.api.exceptions.json_bad_request"
+handler403 = "config.api.exceptions.json_permission_denied"
+handler404 = "config.api.exceptions.json_not_found"
+handler500 = "config.api.exceptions.json_server_error"
+
+admin.site.site_header = "Bazaar administration"
+admin.site.site_title = "Bazaar admin"

@@ -1,0 +1,3 @@
+"""Celery task modules, one per job category; each handler is thin."""
+
+from jobs.tasks import maintenance  # noqa: F401

@@ -1,0 +1,9 @@
+"""Maintenance jobs."""
+
+from celery import shared_task
+
+
+@shared_task(name="maintenance.ping")
+def ping() -> str:
+    """Round-trip check: proves a worker consumes from the broker."""
+    return "pong"

@@ -1,0 +1,13 @@
+"""Choices used by orders."""
+
+from django.db import models
+
+
+class OrderStatus(models.TextChoices):
+    """The order lifecycle: pending → paid → shipped → delivered, or cancelled."""
+
+    PENDING = "pending", "Pending"
+    PAID = "paid", "Paid"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"

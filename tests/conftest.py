@@ -1,0 +1,34 @@
+"""Shared fixtures: real PostgreSQL (pytest-django), real Redis, real Celery."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import caches
+from django_redis import get_redis_connection
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> Iterator[None]:
+    """Each test starts with empty cache databases (the test DBs, never dev's)."""
+    for alias in ("default", "security"):
+        get_redis_connection(alias).flushdb()
+    yield
+    for alias in caches:
+        caches[alias].close()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def celery_worker_app():
+    """A real Celery worker consuming from the test broker (Redis DB 10)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False):
+        yield app
