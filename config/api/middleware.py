@@ -35,3 +35,20 @@ class BodySizeLimitMiddleware:
                     status=413,
                 )
         return self.get_response(request)
+
+
+class OptionalTrailingSlashMiddleware:
+    """Let every /api/ path answer with or without its trailing slash (API.md).
+
+    API routes are declared with a trailing slash; a request without one is
+    resolved as if it had it. Nothing redirects, so a POST keeps its body.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if path.startswith("/api/") and not path.endswith("/"):
+            request.path_info = path + "/"
+        return self.get_response(request)

@@ -13,8 +13,10 @@ from monitoring.logging import build_logging
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-# A local .env (created by `make run`) is read if present; real environment wins.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local .env (written by `make run`) is read if present; the real environment
+# wins. Deployments that must ignore stray files set DJANGO_READ_DOT_ENV_FILE=false.
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=True):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
 def redis_db_url(base: str, db: int) -> str:
@@ -50,7 +52,10 @@ MIDDLEWARE = [
     "monitoring.middleware.RequestIdMiddleware",
     "monitoring.middleware.RequestLogMiddleware",
     "config.api.middleware.BodySizeLimitMiddleware",
+    "config.api.middleware.OptionalTrailingSlashMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's and the browsable API's static files from gunicorn.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,6 +94,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 

@@ -17,3 +17,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False
 # The test worker returns results so a test can wait on them.
 CELERY_RESULT_BACKEND = redis_db_url(TEST_REDIS_URL, 13)
+
+# Static files are not built for tests: plain storage, no WhiteNoise.
+MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa: F405
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,40 @@
+# The two commands are `make run` and `make test`; see README.md.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+DEMO_SIZE ?= --products 2000 --users 50 --orders 300
+
+.PHONY: run test lint services
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+services:
+	$(PYTHON) scripts/ensure_services.py
+
+.env:
+	$(PYTHON) scripts/make_env.py
+
+run: $(VENV)/.installed services .env
+	$(PY) scripts/ensure_database.py
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo --if-empty $(DEMO_SIZE)
+	@echo
+	@echo "  API (browsable)  http://127.0.0.1:8000/api/"
+	@echo "  Swagger UI       http://127.0.0.1:8000/api/docs/"
+	@echo "  Admin            http://127.0.0.1:8000/admin/   (admin@bazaar.local / bazaar-demo-123)"
+	@echo "  Flower           http://127.0.0.1:5555/         ($$(grep ^FLOWER_BASIC_AUTH .env | cut -d= -f2 | tr : ' / '))"
+	@echo
+	$(VENV)/bin/honcho start
+
+test: $(VENV)/.installed services
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
