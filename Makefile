@@ -30,7 +30,7 @@ run: $(VENV)/.installed services .env
 	@echo "  Admin            http://127.0.0.1:8000/admin/   (admin@bazaar.local / bazaar-demo-123)"
 	@echo "  Flower           http://127.0.0.1:5555/         ($$(grep ^FLOWER_BASIC_AUTH .env | cut -d= -f2 | tr : ' / '))"
 	@echo
-	$(VENV)/bin/honcho start
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
 
 test: $(VENV)/.installed services
 	$(PY) -m pytest

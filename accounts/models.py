@@ -18,12 +18,16 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra: object) -> "User":
+    def create_user(
+        self, email: str, password: str | None = None, **extra: object
+    ) -> "User":
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> "User":
+    def create_superuser(
+        self, email: str, password: str | None = None, **extra: object
+    ) -> "User":
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra)
@@ -54,7 +58,8 @@ class User(AbstractUser):
         constraints = [
             # Stored lower-case so uniqueness is case-insensitive.
             models.CheckConstraint(
-                condition=models.Q(email=Lower("email")), name="accounts_user_email_lowercase"
+                condition=models.Q(email=Lower("email")),
+                name="accounts_user_email_lowercase",
             ),
         ]
 

@@ -47,12 +47,16 @@ class Product(models.Model):
         related_name="products",
         db_index=False,  # covered by product_seller_idx
     )
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="products"
+    )
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
+    currency = models.CharField(
+        max_length=3, choices=Currency.choices, default=Currency.USD
+    )
     stock = models.IntegerField(default=0)
     is_active = models.BooleanField(default=True)
     attributes = models.JSONField(default=dict, blank=True)
@@ -74,17 +78,31 @@ class Product(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_non_negative"),
-            models.CheckConstraint(condition=Q(price__gt=0), name="product_price_positive"),
+            models.CheckConstraint(
+                condition=Q(stock__gte=0), name="product_stock_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gt=0), name="product_price_positive"
+            ),
         ]
         indexes = [
             # Keyset pagination orders by (field, id) over active products; one
             # index per public ordering keeps page 500 as cheap as page 1.
             models.Index(
-                fields=["-created_at", "-id"], name="product_created_idx", condition=Q(is_active=True)
+                fields=["-created_at", "-id"],
+                name="product_created_idx",
+                condition=Q(is_active=True),
             ),
-            models.Index(fields=["price", "id"], name="product_price_idx", condition=Q(is_active=True)),
-            models.Index(fields=["name", "id"], name="product_name_idx", condition=Q(is_active=True)),
+            models.Index(
+                fields=["price", "id"],
+                name="product_price_idx",
+                condition=Q(is_active=True),
+            ),
+            models.Index(
+                fields=["name", "id"],
+                name="product_name_idx",
+                condition=Q(is_active=True),
+            ),
             models.Index(
                 fields=["-popularity", "-id"],
                 name="product_popularity_idx",

@@ -7,7 +7,11 @@ from collections.abc import Callable
 import structlog
 from django.http import HttpRequest, HttpResponse
 
-from monitoring.request_id import request_id_from_header, reset_request_id, set_request_id
+from monitoring.request_id import (
+    request_id_from_header,
+    reset_request_id,
+    set_request_id,
+)
 
 logger = structlog.get_logger("bazaar.request")
 HEADER = "X-Request-ID"

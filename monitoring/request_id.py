@@ -25,7 +25,7 @@ def get_request_id() -> str | None:
 
 
 def set_request_id(value: str | None) -> object:
-    """Bind ``value`` as the current id; returns a token for :func:`reset_request_id`."""
+    """Bind ``value`` as the current id; the token undoes it (``reset_request_id``)."""
     return _current.set(value)
 
 

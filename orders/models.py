@@ -40,12 +40,15 @@ class Order(models.Model):
                 condition=Q(total=F("subtotal") + F("shipping")), name="order_total_sum"
             ),
             models.CheckConstraint(
-                condition=Q(subtotal__gte=0, shipping__gte=0), name="order_amounts_non_negative"
+                condition=Q(subtotal__gte=0, shipping__gte=0),
+                name="order_amounts_non_negative",
             ),
         ]
         indexes = [
             # "My orders, newest first".
-            models.Index(fields=["user", "-created_at", "-id"], name="order_user_created_idx"),
+            models.Index(
+                fields=["user", "-created_at", "-id"], name="order_user_created_idx"
+            ),
             # Expiry of unpaid orders scans pending orders by age.
             models.Index(
                 fields=["created_at"],
@@ -53,7 +56,11 @@ class Order(models.Model):
                 condition=Q(status=OrderStatus.PENDING),
             ),
             # Sales analytics count from paid_at.
-            models.Index(fields=["paid_at"], name="order_paid_at_idx", condition=Q(paid_at__isnull=False)),
+            models.Index(
+                fields=["paid_at"],
+                name="order_paid_at_idx",
+                condition=Q(paid_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -68,7 +75,10 @@ class OrderItem(models.Model):
         Order, on_delete=models.CASCADE, related_name="items", db_index=False
     )
     product = models.ForeignKey(
-        "catalog.Product", on_delete=models.PROTECT, related_name="order_items", db_index=False
+        "catalog.Product",
+        on_delete=models.PROTECT,
+        related_name="order_items",
+        db_index=False,
     )
     name = models.CharField(max_length=200)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
@@ -76,8 +86,12 @@ class OrderItem(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_item_quantity_positive"),
-            models.UniqueConstraint(fields=["order", "product"], name="order_item_one_line_per_product"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_item_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["order", "product"], name="order_item_one_line_per_product"
+            ),
         ]
         indexes = [
             # Sellers list the lines of their products (join through product).
@@ -85,8 +99,8 @@ class OrderItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.name}"
+        return f"{self.quantity} x {self.name}"
 
     @property
-    def line_total(self):  # noqa: ANN201 - Decimal
+    def line_total(self):
         return self.unit_price * self.quantity

@@ -57,7 +57,9 @@ def wait_for(host: str, port: int, name: str, seconds: float = 30) -> None:
 def start_postgres(port: int) -> None:
     versions = sorted(os.path.basename(p) for p in glob.glob("/etc/postgresql/*"))
     if not versions or not shutil.which("pg_ctlcluster"):
-        sys.exit(f"PostgreSQL is not answering on port {port} and is not installed here.")
+        sys.exit(
+            f"PostgreSQL is not answering on port {port} and is not installed here."
+        )
     for version in versions:
         subprocess.run(
             ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
@@ -71,8 +73,20 @@ def start_redis(port: int) -> None:
     workdir = "/var/lib/redis" if os.access("/var/lib/redis", os.W_OK) else "/tmp"
     subprocess.run(
         [
-            "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1",
-            "--port", str(port), "--save", "", "--appendonly", "no", "--dir", workdir,
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "-::1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
         ],
         check=True,
     )
@@ -89,7 +103,9 @@ def main() -> None:
         if answering(host, port):
             continue
         if host not in LOOPBACK:
-            sys.exit(f"{name} at {host}:{port} is not answering (not local: not starting it).")
+            sys.exit(
+                f"{name} at {host}:{port} is not answering (remote: not starting it)."
+            )
         print(f"{name}: not answering on port {port}, starting it")
         start(port)
         wait_for(host, port, name)

@@ -13,11 +13,13 @@ def main() -> None:
         return
     flower_password = secrets.token_urlsafe(12)
     path.write_text(
-        "# Made by `make run` for local development; see .env.example for every setting.\n"
+        "# Written by `make run` for local development; .env.example lists all.\n"
         f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
         f"FLOWER_BASIC_AUTH=admin:{flower_password}\n"
     )
-    print(f"wrote {path.name} (Flower login admin / {flower_password})", file=sys.stderr)
+    print(
+        f"wrote {path.name} (Flower login admin / {flower_password})", file=sys.stderr
+    )
 
 
 if __name__ == "__main__":

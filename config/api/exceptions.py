@@ -50,9 +50,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             headers["Retry-After"] = str(int(exc.wait))
         set_rollback()
         if isinstance(exc, exceptions.ValidationError):
-            data = exc.detail if isinstance(exc.detail, dict) else {
-                "non_field_errors": exc.detail
-            }
+            data = (
+                exc.detail
+                if isinstance(exc.detail, dict)
+                else {"non_field_errors": exc.detail}
+            )
             return Response(data, status=exc.status_code, headers=headers)
         return Response(
             error_body(str(exc.detail), _code_of(exc)),
@@ -72,14 +74,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "5"},
         )
-    logger.error("unhandled_exception", exc_info=exc, database=isinstance(exc, DatabaseError))
+    logger.error(
+        "unhandled_exception", exc_info=exc, database=isinstance(exc, DatabaseError)
+    )
     return Response(
-        error_body("Internal server error.", "server_error", request_id=get_request_id()),
+        error_body(
+            "Internal server error.", "server_error", request_id=get_request_id()
+        ),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
 
 
-def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def json_not_found(
+    request: HttpRequest, exception: Exception | None = None
+) -> JsonResponse:
     """404 for URLs that match no route (``handler404`` and the /api/ catch-all)."""
     return JsonResponse(
         error_body("Not found.", "not_found", request_id=get_request_id()), status=404
@@ -89,12 +97,16 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 def json_server_error(request: HttpRequest) -> JsonResponse:
     """``handler500``: errors raised outside DRF views still answer JSON."""
     return JsonResponse(
-        error_body("Internal server error.", "server_error", request_id=get_request_id()),
+        error_body(
+            "Internal server error.", "server_error", request_id=get_request_id()
+        ),
         status=500,
     )
 
 
-def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def json_bad_request(
+    request: HttpRequest, exception: Exception | None = None
+) -> JsonResponse:
     """``handler400``: e.g. a disallowed Host header or an oversized upload."""
     return JsonResponse(error_body("Bad request.", "bad_request"), status=400)
 
@@ -103,4 +115,6 @@ def json_permission_denied(
     request: HttpRequest, exception: Exception | None = None
 ) -> JsonResponse:
     """``handler403`` for errors raised outside DRF views (e.g. CSRF)."""
-    return JsonResponse(error_body("Permission denied.", "permission_denied"), status=403)
+    return JsonResponse(
+        error_body("Permission denied.", "permission_denied"), status=403
+    )

@@ -24,7 +24,8 @@ class BodySizeLimitMiddleware:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 return JsonResponse(
-                    error_body("Invalid Content-Length header.", "bad_request"), status=400
+                    error_body("Invalid Content-Length header.", "bad_request"),
+                    status=400,
                 )
             if length > settings.API_MAX_BODY_BYTES:
                 return JsonResponse(

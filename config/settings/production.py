@@ -7,7 +7,7 @@ SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DEBUG = False
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
-LOGGING = build_logging(fmt=LOG_FORMAT, level=LOG_LEVEL)  # noqa: F405
+LOGGING = build_logging(fmt=LOG_FORMAT, level=LOG_LEVEL)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

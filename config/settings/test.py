@@ -8,8 +8,8 @@ TEST_REDIS_URL = env.str("TEST_REDIS_URL", default=REDIS_URL)
 CACHE_URL = redis_db_url(TEST_REDIS_URL, 11)
 SECURITY_CACHE_URL = redis_db_url(TEST_REDIS_URL, 12)
 CELERY_BROKER_URL = redis_db_url(TEST_REDIS_URL, 10)
-CACHES["default"]["LOCATION"] = CACHE_URL  # noqa: F405
-CACHES["security"]["LOCATION"] = SECURITY_CACHE_URL  # noqa: F405
+CACHES["default"]["LOCATION"] = CACHE_URL
+CACHES["security"]["LOCATION"] = SECURITY_CACHE_URL
 
 # Hashing cost is not under test here; fast hashes keep factories quick.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -19,8 +19,8 @@ DEBUG = False
 CELERY_RESULT_BACKEND = redis_db_url(TEST_REDIS_URL, 13)
 
 # Static files are not built for tests: plain storage, no WhiteNoise.
-MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]  # noqa: F405
+MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise.")]
 STORAGES = {
-    **STORAGES,  # noqa: F405
+    **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

@@ -15,18 +15,26 @@ pytestmark = pytest.mark.django_db
 
 def test_negative_stock_is_rejected_by_the_database():
     product = ProductFactory(stock=1)
-    with pytest.raises(IntegrityError, match="product_stock_non_negative"), transaction.atomic():
+    with (
+        pytest.raises(IntegrityError, match="product_stock_non_negative"),
+        transaction.atomic(),
+    ):
         Product.objects.filter(pk=product.pk).update(stock=-1)
 
 
 def test_non_positive_price_is_rejected_by_the_database():
-    with pytest.raises(IntegrityError, match="product_price_positive"), transaction.atomic():
+    with (
+        pytest.raises(IntegrityError, match="product_price_positive"),
+        transaction.atomic(),
+    ):
         ProductFactory(price=Decimal("0.00"))
 
 
 def test_order_total_must_equal_subtotal_plus_shipping():
     with pytest.raises(IntegrityError, match="order_total_sum"), transaction.atomic():
-        OrderFactory(subtotal=Decimal("10.00"), shipping=Decimal("5.00"), total=Decimal("14.00"))
+        OrderFactory(
+            subtotal=Decimal("10.00"), shipping=Decimal("5.00"), total=Decimal("14.00")
+        )
     assert Order.objects.count() == 0
 
 
@@ -37,7 +45,10 @@ def test_email_is_unique_regardless_of_case():
 
 
 def test_mixed_case_email_cannot_be_stored_directly():
-    with pytest.raises(IntegrityError, match="accounts_user_email_lowercase"), transaction.atomic():
+    with (
+        pytest.raises(IntegrityError, match="accounts_user_email_lowercase"),
+        transaction.atomic(),
+    ):
         User.objects.create(email="Mixed@Example.com")
 
 

@@ -32,9 +32,13 @@ def test_invalid_request_id_is_replaced(client):
 
 
 def test_validation_error_is_a_field_map(client):
-    response = client.post("/api/test/echo", {"name": "x" * 21}, content_type="application/json")
+    response = client.post(
+        "/api/test/echo", {"name": "x" * 21}, content_type="application/json"
+    )
     assert response.status_code == 400
-    assert response.json() == {"name": ["Ensure this field has no more than 20 characters."]}
+    assert response.json() == {
+        "name": ["Ensure this field has no more than 20 characters."]
+    }
 
 
 def test_unknown_fields_are_refused(client):
@@ -47,7 +51,9 @@ def test_unknown_fields_are_refused(client):
 
 def test_valid_body_passes(client):
     response = client.post(
-        "/api/test/echo", {"name": "ok", "price": "19.99"}, content_type="application/json"
+        "/api/test/echo",
+        {"name": "ok", "price": "19.99"},
+        content_type="application/json",
     )
     assert response.status_code == 200
     assert response.json() == {"name": "ok"}
@@ -147,6 +153,10 @@ def test_domain_error_carries_code_and_extra_fields(client):
 def test_trailing_slash_is_optional_and_post_is_not_redirected(client):
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/schema").status_code == 200
-    with_slash = client.post("/api/test/echo/", {"name": "a"}, content_type="application/json")
-    without = client.post("/api/test/echo", {"name": "a"}, content_type="application/json")
+    with_slash = client.post(
+        "/api/test/echo/", {"name": "a"}, content_type="application/json"
+    )
+    without = client.post(
+        "/api/test/echo", {"name": "a"}, content_type="application/json"
+    )
     assert (with_slash.status_code, without.status_code) == (200, 200)

@@ -26,7 +26,10 @@ print(json.dumps({
 """
 
 # A developer's .env must not leak into what these tests read.
-BASE = {"DJANGO_SETTINGS_MODULE": "config.settings.base", "DJANGO_READ_DOT_ENV_FILE": "false"}
+BASE = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.base",
+    "DJANGO_READ_DOT_ENV_FILE": "false",
+}
 
 
 def test_defaults_point_at_local_postgres_and_separate_redis_databases():
