@@ -7,6 +7,7 @@ defaults that must never reach production (secrets) and tightens the rest.
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 from monitoring.logging import build_logging
 
@@ -183,6 +184,30 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One queue per priority class (jobs.enums.Priority). Workers list them in
+# priority order and the "priority" strategy makes a worker always take from
+# the first non-empty queue (kombu's default round-robin would not).
+JOB_QUEUES = ["critical", "high", "medium", "low", "batch"]
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in JOB_QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = "medium"
+CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
+CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower's live view
+CELERY_TASK_SEND_SENT_EVENT = False
+
+# --- Job platform (jobs/) -------------------------------------------------------
+JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=60)
+JOB_RETRY_ATTEMPTS = env.int("JOB_RETRY_ATTEMPTS", default=3)
+JOB_RETRY_BACKOFF = env.str("JOB_RETRY_BACKOFF", default="exponential")
+JOB_KEEP_SUCCEEDED_DAYS = env.int("JOB_KEEP_SUCCEEDED_DAYS", default=7)
+JOB_KEEP_FAILED_DAYS = env.int("JOB_KEEP_FAILED_DAYS", default=30)
+JOB_BATCH_WINDOW = env.str("JOB_BATCH_WINDOW", default="01:00-05:00")
+JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=30)
+JOB_RELAY_INTERVAL = env.float("JOB_RELAY_INTERVAL", default=0.5)
+JOB_PAYLOAD_MAX_BYTES = env.int("JOB_PAYLOAD_MAX_BYTES", default=64 * 1024)
+JOB_PUBLISH_TIMEOUT = env.float("JOB_PUBLISH_TIMEOUT", default=0.04)
+JOB_PUBLISH_BREAKER_SECONDS = env.float("JOB_PUBLISH_BREAKER_SECONDS", default=5.0)
+# Extra modules registering job types (tests use it for their own handlers).
+JOB_EXTRA_MODULES = env.list("JOB_EXTRA_MODULES", default=[])
 
 # --- Email --------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

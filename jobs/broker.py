@@ -1,0 +1,103 @@
+"""Publishing job ids to Celery without ever making a request wait on Redis.
+
+Publishing uses its own connection with short socket timeouts, and a circuit
+breaker: after a failure, publishing is skipped for a few seconds and the
+relay (``manage.py run_relay``) publishes from the database instead.
+"""
+
+import threading
+import time
+from typing import Any
+
+import structlog
+from django.conf import settings
+from kombu.exceptions import ChannelError
+
+from config.celery import app as celery_app
+from jobs.enums import Priority
+
+logger = structlog.get_logger("bazaar.jobs.broker")
+
+_local = threading.local()
+_breaker = {"open_until": 0.0}
+
+
+def breaker_is_open() -> bool:
+    return time.monotonic() < _breaker["open_until"]
+
+
+def _trip_breaker() -> None:
+    _breaker["open_until"] = time.monotonic() + settings.JOB_PUBLISH_BREAKER_SECONDS
+
+
+def reset_breaker() -> None:
+    _breaker["open_until"] = 0.0
+
+
+def _connection() -> Any:
+    conn = getattr(_local, "connection", None)
+    url = settings.CELERY_BROKER_URL
+    if conn is not None and getattr(_local, "url", None) != url:
+        _drop_connection()
+        conn = None
+    if conn is None:
+        timeout = settings.JOB_PUBLISH_TIMEOUT
+        _local.url = url
+        conn = celery_app.connection_for_write(
+            url=url,
+            transport_options={
+                "socket_connect_timeout": timeout,
+                "socket_timeout": timeout,
+            },
+        )
+        _local.connection = conn
+    return conn
+
+
+def _drop_connection() -> None:
+    conn = getattr(_local, "connection", None)
+    _local.connection = None
+    if conn is not None:
+        try:
+            conn.release()
+        except Exception:  # the connection is already broken; nothing to save
+            logger.debug("release_failed", exc_info=True)
+
+
+def publish(job_id: str, job_type: str, priority: int) -> bool:
+    """Send one job's message; False (never an exception) when the broker fails.
+
+    The message goes to the class's queue through the anonymous exchange, so
+    it is routed even after the broker lost its bindings (FLUSHALL, restart).
+    """
+    if breaker_is_open():
+        return False
+    try:
+        celery_app.send_task(
+            job_type,
+            args=[str(job_id)],
+            queue=Priority(priority).queue,
+            connection=_connection(),
+            retry=False,
+            ignore_result=True,
+        )
+    except Exception as exc:
+        _drop_connection()
+        _trip_breaker()
+        logger.warning("publish_failed", job_id=str(job_id), error=str(exc)[:200])
+        return False
+    return True
+
+
+def queue_size(queue: str) -> int | None:
+    """Messages waiting in ``queue``; None when the broker cannot be asked."""
+    try:
+        conn = _connection()
+        with conn.channel() as channel:
+            return channel.queue_declare(queue=queue, passive=True).message_count
+    except ChannelError:
+        return 0  # the queue does not exist: nothing is waiting in it
+    except Exception as exc:
+        _drop_connection()
+        logger.warning("queue_size_failed", queue=queue, error=str(exc)[:200])
+        return None
