@@ -48,6 +48,9 @@ def _connection() -> Any:
             transport_options={
                 "socket_connect_timeout": timeout,
                 "socket_timeout": timeout,
+                # Fail at once: the relay retries, the request must not.
+                "max_retries": 0,
+                "connect_retries_timeout": timeout,
             },
         )
         _local.connection = conn

@@ -57,7 +57,8 @@ class JobRecord(models.Model):
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
     request_id = models.CharField(max_length=128, blank=True)
-    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    # NULL means "no key": the partial unique constraint ignores it.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         constraints = [

@@ -8,6 +8,21 @@ from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_pools_before_dropping_test_db(
+    django_db_setup, django_db_blocker
+) -> Iterator[None]:
+    """Worker threads leave pooled connections open; close them before teardown."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all():
+            conn.close()
+            if hasattr(conn, "close_pool"):
+                conn.close_pool()
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis() -> Iterator[None]:
     """Each test starts with empty cache databases (the test DBs, never dev's)."""

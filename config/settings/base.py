@@ -216,6 +216,7 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Bazaar <no-reply@bazaar.local>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
 
 # --- Auth -------------------------------------------------------------------
 _VALIDATORS = "django.contrib.auth.password_validation"

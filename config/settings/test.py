@@ -24,3 +24,6 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Job types used only by the tests (tests/jobs/handlers.py), in every process.
+JOB_EXTRA_MODULES = ["tests.jobs.handlers"]

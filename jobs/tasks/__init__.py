@@ -1,3 +1,3 @@
-"""Celery task modules, one per job category; each handler is thin."""
+"""Job handlers, one module per job category; each handler is thin."""
 
-from jobs.tasks import maintenance  # noqa: F401
+from jobs.tasks import email, maintenance  # noqa: F401

@@ -1,0 +1,95 @@
+"""Email delivery for the ``email.send`` job: render, send once, log status.
+
+Each message gets an ``EmailLog`` when it is enqueued, with a Message-ID fixed
+from the job id. If a worker dies after the SMTP server accepted a message but
+before the log said so, the retry sends the same Message-ID again, so the copy
+is recognisable as a duplicate by the receiving side and in our log.
+"""
+
+from email.utils import parseaddr
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from jobs.enums import EmailStatus
+from jobs.models import EmailLog, JobRecord
+
+logger = structlog.get_logger("bazaar.mail")
+
+TEMPLATE_DIR = "emails"
+
+
+def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """Subject, text and HTML parts of ``templates/emails/<template>.*``."""
+    full = {"site_name": "Bazaar", **context}
+    subject = render_to_string(f"{TEMPLATE_DIR}/{template}.subject.txt", full)
+    text = render_to_string(f"{TEMPLATE_DIR}/{template}.txt", full)
+    html = render_to_string(f"{TEMPLATE_DIR}/{template}.html", full)
+    return " ".join(subject.split()), text, html
+
+
+def message_id_for(job: JobRecord) -> str:
+    domain = (
+        parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "bazaar.local"
+    )
+    return f"<{job.pk}@{domain}>"
+
+
+def email_log_create(job: JobRecord) -> None:
+    """``on_enqueue`` hook: the log row exists from the moment the job does."""
+    EmailLog.objects.create(
+        job=job,
+        user_id=job.user_id,
+        recipient=job.payload["to"],
+        template=job.payload["template"],
+        message_id=message_id_for(job),
+        status=EmailStatus.QUEUED,
+    )
+
+
+def email_deliver(*, job: JobRecord) -> dict[str, Any]:
+    """Send the email of ``job``; idempotent once it has been sent."""
+    log, _ = EmailLog.objects.get_or_create(
+        job=job,
+        defaults={
+            "user_id": job.user_id,
+            "recipient": job.payload["to"],
+            "template": job.payload["template"],
+            "message_id": message_id_for(job),
+        },
+    )
+    if log.status == EmailStatus.SENT:
+        return {"email_log_id": log.pk, "already_sent": True}
+    subject, text, html = email_render(
+        template=log.template, context=job.payload.get("context", {})
+    )
+    log.status = EmailStatus.SENDING
+    log.subject = subject[:300]
+    log.attempts += 1
+    log.save(update_fields=["status", "subject", "attempts"])
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[log.recipient],
+        headers={"Message-ID": log.message_id},
+        connection=get_connection(timeout=settings.EMAIL_TIMEOUT),
+    )
+    message.attach_alternative(html, "text/html")
+    try:
+        message.send()
+    except Exception as exc:
+        log.status = EmailStatus.FAILED
+        log.error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.save(update_fields=["status", "error"])
+        raise
+    log.status = EmailStatus.SENT
+    log.sent_at = timezone.now()
+    log.error = ""
+    log.save(update_fields=["status", "sent_at", "error"])
+    logger.info("email_sent", template=log.template, email_log_id=log.pk)
+    return {"email_log_id": log.pk, "message_id": log.message_id}
