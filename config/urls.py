@@ -10,6 +10,7 @@ from monitoring import views as monitoring_views
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("jobs.api.urls")),
 ]
 
 urlpatterns = [
