@@ -59,11 +59,16 @@ def run_job(job_id: str) -> JobStatus | None:
     Delivery is at least once; the claim makes a duplicate message a no-op.
     """
     close_old_connections()
-    job = job_claim(job_id=job_id, worker=worker_name())
-    if job is None:
-        logger.info("job_not_claimable", job_id=str(job_id))
-        return None
-    return _run_claimed(job)
+    try:
+        job = job_claim(job_id=job_id, worker=worker_name())
+        if job is None:
+            logger.info("job_not_claimable", job_id=str(job_id))
+            return None
+        return _run_claimed(job)
+    finally:
+        # Hand the connection back to the pool between jobs, as Django does
+        # between requests.
+        close_old_connections()
 
 
 def _run_claimed(job: JobRecord) -> JobStatus:

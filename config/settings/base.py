@@ -117,18 +117,22 @@ DATABASES = {
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DB_POOL_MIN = env.int("DB_POOL_MIN", default=2)
 DB_POOL_MAX = env.int("DB_POOL_MAX", default=20)
+DB_POOL = env.bool("DB_POOL", default=True)
 DATABASES["default"].setdefault("OPTIONS", {})
-DATABASES["default"]["OPTIONS"].update(
-    {
-        "pool": {
-            "min_size": DB_POOL_MIN,
-            "max_size": DB_POOL_MAX,
-            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
-        },
-        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
-    }
+DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int(
+    "DB_CONNECT_TIMEOUT", default=3
 )
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DB_POOL:
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": DB_POOL_MIN,
+        "max_size": DB_POOL_MAX,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # Persistent per-process connections, checked before reuse.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=300)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Redis: cache and broker live in separate databases ----------------------
 # A cache flush (FLUSHDB on the cache database, or LRU eviction) must never
