@@ -1,12 +1,11 @@
-"""Publishing job ids to Celery without ever making a request wait on Redis.
+"""The relay's side of the broker: publish job ids, ask for queue depths.
 
-Publishing uses its own connection with short socket timeouts, and a circuit
-breaker: after a failure, publishing is skipped for a few seconds and the
-relay (``manage.py run_relay``) publishes from the database instead.
+Requests never call this: only the relay (and operators' commands) talk to the
+broker, on a connection with short socket timeouts that gives up at once, so a
+dead broker costs one failed attempt per relay pass and nothing else.
 """
 
 import threading
-import time
 from typing import Any
 
 import structlog
@@ -19,19 +18,6 @@ from jobs.enums import Priority
 logger = structlog.get_logger("bazaar.jobs.broker")
 
 _local = threading.local()
-_breaker = {"open_until": 0.0}
-
-
-def breaker_is_open() -> bool:
-    return time.monotonic() < _breaker["open_until"]
-
-
-def _trip_breaker() -> None:
-    _breaker["open_until"] = time.monotonic() + settings.JOB_PUBLISH_BREAKER_SECONDS
-
-
-def reset_breaker() -> None:
-    _breaker["open_until"] = 0.0
 
 
 def _connection() -> Any:
@@ -48,7 +34,7 @@ def _connection() -> Any:
             transport_options={
                 "socket_connect_timeout": timeout,
                 "socket_timeout": timeout,
-                # Fail at once: the relay retries, the request must not.
+                # Fail at once: the relay's next pass is the retry.
                 "max_retries": 0,
                 "connect_retries_timeout": timeout,
             },
@@ -73,8 +59,6 @@ def publish(job_id: str, job_type: str, priority: int) -> bool:
     The message goes to the class's queue through the anonymous exchange, so
     it is routed even after the broker lost its bindings (FLUSHALL, restart).
     """
-    if breaker_is_open():
-        return False
     try:
         celery_app.send_task(
             job_type,
@@ -86,7 +70,6 @@ def publish(job_id: str, job_type: str, priority: int) -> bool:
         )
     except Exception as exc:
         _drop_connection()
-        _trip_breaker()
         logger.warning("publish_failed", job_id=str(job_id), error=str(exc)[:200])
         return False
     return True

@@ -1,7 +1,11 @@
 """The relay: publishes what the database says is due, repairs what was lost.
 
 Runs as its own process (``manage.py run_relay``), not as a beat task: it must
-work exactly when the broker it repairs does not.
+work exactly when the broker it repairs does not. It sleeps on PostgreSQL's
+LISTEN, woken by the NOTIFY a committed job sends (migration 0002), and wakes
+every JOB_RELAY_INTERVAL anyway for due retries, delayed jobs, lapsed leases
+and vanished messages. Two relays may run side by side: rows are taken with
+SKIP LOCKED, and a message sent twice is harmless (the claim runs a job once).
 """
 
 import signal
@@ -9,6 +13,7 @@ import threading
 import time
 from types import FrameType
 
+import psycopg
 import structlog
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
@@ -17,17 +22,59 @@ from jobs.services import jobs_publish_due, jobs_republish_stale, jobs_requeue_l
 
 logger = structlog.get_logger("bazaar.jobs.relay")
 
+CHANNEL = "bazaar_jobs"
 STALE_SWEEP_EVERY = 5.0  # seconds between checks for vanished messages
+BATCH = 500
 
 
 def relay_pass(*, sweep_stale: bool) -> dict[str, int]:
     """One pass: lapsed leases, due jobs, and (now and then) vanished messages."""
-    figures = {
-        "requeued": jobs_requeue_lapsed(),
-        "published": jobs_publish_due(),
-        "republished": jobs_republish_stale() if sweep_stale else 0,
-    }
+    figures = {"requeued": jobs_requeue_lapsed(), "published": 0, "republished": 0}
+    while True:  # drain: a backlog is published in batches without waiting
+        published = jobs_publish_due(limit=BATCH)
+        figures["published"] += published
+        if published < BATCH:
+            break
+    if sweep_stale:
+        figures["republished"] = jobs_republish_stale()
     return figures
+
+
+def _listen() -> psycopg.Connection | None:
+    db = settings.DATABASES["default"]
+    try:
+        conn = psycopg.connect(
+            dbname=db["NAME"],
+            host=db["HOST"] or None,
+            port=db["PORT"] or None,
+            user=db["USER"] or None,
+            password=db["PASSWORD"] or None,
+            connect_timeout=db["OPTIONS"].get("connect_timeout", 3),
+            autocommit=True,
+        )
+        conn.execute(f"LISTEN {CHANNEL}")
+        return conn
+    except psycopg.Error as exc:
+        logger.warning("relay_listen_failed", error=str(exc)[:200])
+        return None
+
+
+def _wait(
+    listener: psycopg.Connection | None, stop: threading.Event
+) -> psycopg.Connection | None:
+    """Sleep until a job is committed, the interval passes, or ``stop``."""
+    interval = settings.JOB_RELAY_INTERVAL
+    if listener is None or listener.closed:
+        stop.wait(interval)
+        return _listen()
+    try:
+        for _ in listener.notifies(timeout=interval, stop_after=1):
+            pass
+        return listener
+    except psycopg.Error as exc:
+        logger.warning("relay_listen_lost", error=str(exc)[:200])
+        listener.close()
+        return None
 
 
 def run_forever(stop: threading.Event | None = None) -> None:
@@ -40,6 +87,7 @@ def run_forever(stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     logger.info("relay_started", interval=settings.JOB_RELAY_INTERVAL)
+    listener = _listen()
     last_sweep = 0.0
     while not stop.is_set():
         now = time.monotonic()
@@ -53,5 +101,8 @@ def run_forever(stop: threading.Event | None = None) -> None:
         except DatabaseError as exc:
             logger.warning("relay_database_error", error=str(exc)[:200])
             close_old_connections()
-        stop.wait(settings.JOB_RELAY_INTERVAL)
+        listener = _wait(listener, stop)
+    if listener is not None:
+        listener.close()
+    close_old_connections()
     logger.info("relay_stopped")

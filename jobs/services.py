@@ -1,17 +1,17 @@
 """Writes of the job platform: enqueue, claim, finish, retry, cancel, sweep.
 
 ``JobRecord`` is the source of truth. A job is inserted in the caller's
-transaction and published to the broker after commit; whatever publishing
-misses (broker down, message lost, worker killed) the relay repairs from the
-database. Every state change is a conditional UPDATE, so two deliveries of one
-message can never run a job twice at once or record success twice.
+transaction and nothing else happens in the request: on commit, PostgreSQL
+notifies the relay, which publishes to the broker and repairs whatever goes
+wrong later (broker down, messages lost, workers killed). Every state change is
+a conditional UPDATE, so two deliveries of one message can never run a job
+twice at once or record success twice.
 """
 
 import json
 import random
 import traceback as tb
 from datetime import datetime, time, timedelta
-from functools import partial
 from typing import Any
 
 import structlog
@@ -52,12 +52,6 @@ def in_batch_window(at: datetime) -> bool:
     return local >= start or local < end  # a window across midnight
 
 
-def _publishable(job: JobRecord, now: datetime) -> bool:
-    if job.run_at > now:
-        return False
-    return job.priority != Priority.BATCH or job.forced or in_batch_window(now)
-
-
 def _validate_payload(payload: dict[str, Any]) -> None:
     try:
         encoded = json.dumps(payload, allow_nan=False)
@@ -67,15 +61,6 @@ def _validate_payload(payload: dict[str, Any]) -> None:
         raise PayloadTooLarge(
             f"job payload exceeds {settings.JOB_PAYLOAD_MAX_BYTES} bytes"
         )
-
-
-def _publish_committed(job: JobRecord) -> None:
-    """After commit: hand the job to the broker, or leave it to the relay."""
-    if broker.publish(job.pk, job.type, job.priority):
-        return
-    JobRecord.objects.filter(
-        pk=job.pk, status=JobStatus.QUEUED, published_at=job.published_at
-    ).update(published_at=None)
 
 
 def job_enqueue(
@@ -89,7 +74,8 @@ def job_enqueue(
     dedupe_key: str | None = None,
     forced: bool = False,
 ) -> JobRecord:
-    """Record a job in the current transaction; publish it once committed.
+    """Record a job in the current transaction; the relay publishes it once
+    the transaction commits (a rollback leaves nothing behind).
 
     With ``dedupe_key``, a live job (queued or running) with the same key is
     returned instead of a new one.
@@ -111,10 +97,6 @@ def job_enqueue(
         request_id=get_request_id() or "",
         created_at=now,
     )
-    publish_now = _publishable(job, now) and not broker.breaker_is_open()
-    if publish_now:
-        # Optimistic: cleared after commit if the broker refuses the message.
-        job.published_at = now
     if dedupe_key:
         try:
             with transaction.atomic():
@@ -130,8 +112,6 @@ def job_enqueue(
         job.save(force_insert=True)
     if kind.on_enqueue is not None:
         kind.on_enqueue(job)
-    if publish_now:
-        transaction.on_commit(partial(_publish_committed, job))
     metrics.JOBS_ENQUEUED.labels(*_labels(job)).inc()
     return job
 
@@ -257,13 +237,11 @@ def jobs_retry(*, job_ids: list[Any]) -> int:
             job.run_at = now
             job.finished_at = None
             job.forced = True  # an operator asked for it now, window or not
-            job.published_at = now
+            job.published_at = None
         JobRecord.objects.bulk_update(
             jobs,
             ["status", "attempts", "run_at", "finished_at", "forced", "published_at"],
         )
-        for job in jobs:
-            transaction.on_commit(partial(_publish_committed, job))
     return len(jobs)
 
 
@@ -313,8 +291,9 @@ def _publish_rows(ids_and_kinds: list[tuple[Any, str, int]], now: datetime) -> i
 
 
 def jobs_publish_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Publish queued jobs that are due and not yet published (retries, delays,
-    jobs committed while the broker was down, BATCH jobs inside the window)."""
+    """Publish queued jobs that are due and not yet published: new jobs, due
+    retries and delayed jobs, BATCH jobs inside the window (or forced), and
+    jobs that waited out a broker outage. Highest priority first."""
     now = now or timezone.now()
     window_open = in_batch_window(now)
     due = Q(status=JobStatus.QUEUED, published_at__isnull=True, run_at__lte=now)

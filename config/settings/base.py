@@ -208,8 +208,7 @@ JOB_BATCH_WINDOW = env.str("JOB_BATCH_WINDOW", default="01:00-05:00")
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=30)
 JOB_RELAY_INTERVAL = env.float("JOB_RELAY_INTERVAL", default=0.5)
 JOB_PAYLOAD_MAX_BYTES = env.int("JOB_PAYLOAD_MAX_BYTES", default=64 * 1024)
-JOB_PUBLISH_TIMEOUT = env.float("JOB_PUBLISH_TIMEOUT", default=0.04)
-JOB_PUBLISH_BREAKER_SECONDS = env.float("JOB_PUBLISH_BREAKER_SECONDS", default=5.0)
+JOB_PUBLISH_TIMEOUT = env.float("JOB_PUBLISH_TIMEOUT", default=0.5)
 # Extra modules registering job types (tests use it for their own handlers).
 JOB_EXTRA_MODULES = env.list("JOB_EXTRA_MODULES", default=[])
 

@@ -15,7 +15,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
 
-from jobs.broker import reset_breaker
 from tests.subprocess_env import child_environment, closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,13 +32,6 @@ def wait_until(
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_breaker() -> Iterator[None]:
-    reset_breaker()
-    yield
-    reset_breaker()
 
 
 @pytest.fixture

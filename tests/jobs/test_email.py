@@ -58,9 +58,12 @@ def test_text_part_is_not_html_escaped():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_email_job_reaches_the_smtp_sink_and_logs_delivery(smtp_sink, thread_worker):
+def test_email_job_reaches_the_smtp_sink_and_logs_delivery(
+    smtp_sink, thread_worker, relay
+):
     user = UserFactory(email="ada@example.com")
     thread_worker()
+    relay()
     with transaction.atomic():
         job = jobs.enqueue(
             "email.send",

@@ -44,8 +44,9 @@ def test_rolled_back_transaction_leaves_no_job_and_publishes_nothing(
     assert callbacks == []
 
 
-def test_committed_job_runs_exactly_once(thread_worker):
+def test_committed_job_runs_exactly_once(thread_worker, relay):
     thread_worker()
+    relay()
     with transaction.atomic():
         job = jobs.enqueue("testing.count", {"tag": "once"})
     done = wait_until(lambda: finished(job.pk))
@@ -78,15 +79,15 @@ def test_job_enqueued_while_broker_is_down_runs_after_it_returns(
     with transaction.atomic():
         job = jobs.enqueue("testing.count", {})
     elapsed = time.perf_counter() - started
-    # then the caller did not wait and the job waits in the database
-    assert elapsed < 0.5
+    # then the caller did not wait: enqueueing never talks to the broker
+    assert elapsed < 0.05
+    # and the relay's attempt fails without losing the job
+    assert jobs_publish_due() == 0
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED
     assert job.published_at is None
-    assert broker.breaker_is_open()
     # when the broker is back, the relay publishes and a worker runs it
     settings.CELERY_BROKER_URL = live_broker
-    broker.reset_breaker()
     thread_worker()
     assert jobs_publish_due() == 1
     done = wait_until(lambda: finished(job.pk))
@@ -99,6 +100,7 @@ def test_flushed_broker_messages_are_republished_once(settings, thread_worker):
     settings.JOB_STALE_SECONDS = 0
     with transaction.atomic():
         job = jobs.enqueue("testing.count", {})
+    assert jobs_publish_due() == 1
     assert broker.queue_size("medium") == 1
     Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     assert broker.queue_size("medium") == 0
@@ -116,6 +118,7 @@ def test_sweeper_leaves_jobs_alone_while_their_queue_has_messages(settings):
     with transaction.atomic():
         jobs.enqueue("testing.count", {})
         jobs.enqueue("testing.count", {})
+    assert jobs_publish_due() == 2
     assert broker.queue_size("medium") == 2
     assert jobs_republish_stale() == 0
     assert broker.queue_size("medium") == 2
@@ -158,6 +161,7 @@ def test_critical_job_starts_before_a_backlog_of_low_jobs(thread_worker):
             jobs.enqueue("testing.count", {"tag": f"low-{n}"}, priority=Priority.LOW)
     with transaction.atomic():
         jobs.enqueue("testing.count", {"tag": "critical"}, priority=Priority.CRITICAL)
+    assert jobs_publish_due() == 201
     # when one worker slot consumes every queue
     thread_worker(concurrency=1)
     # then the critical job is among the first two to start (one LOW job may
@@ -175,10 +179,10 @@ def test_batch_jobs_wait_for_the_off_peak_window(settings):
     with transaction.atomic():
         held = jobs.enqueue("testing.count", {}, priority=Priority.BATCH)
         forced = jobs.enqueue("testing.count", {}, priority=Priority.BATCH, forced=True)
+    assert jobs_publish_due() == 1  # only the forced one
     held.refresh_from_db()
     assert held.published_at is None
-    assert jobs_publish_due() == 0
-    assert broker.queue_size("batch") == 1  # only the forced one
+    assert broker.queue_size("batch") == 1
     forced.refresh_from_db()
     assert forced.published_at is not None
     # when the window opens
@@ -211,7 +215,29 @@ def test_dedupe_key_returns_the_live_job():
     assert third.pk != first.pk
 
 
-def test_request_id_travels_with_the_job(client, thread_worker):
+def test_enqueue_only_writes_the_row_and_wakes_the_relay(purge_broker):
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        dbname=db["NAME"],
+        host=db["HOST"],
+        port=db["PORT"],
+        user=db["USER"],
+        autocommit=True,
+    ) as listener:
+        listener.execute("LISTEN bazaar_jobs")
+        with transaction.atomic():
+            jobs.enqueue("testing.count", {})
+            # nothing is announced before commit
+            assert list(listener.notifies(timeout=0.2, stop_after=1)) == []
+        heard = list(listener.notifies(timeout=5, stop_after=1))
+    assert [n.channel for n in heard] == ["bazaar_jobs"]
+    assert broker.queue_size("medium") == 0  # the relay, not the request, publishes
+
+
+def test_request_id_travels_with_the_job():
     from monitoring.request_id import reset_request_id, set_request_id
 
     token = set_request_id("req-travels-42")
@@ -233,6 +259,7 @@ def test_worker_killed_mid_job_is_redelivered_and_succeeds_once(
 
     # given a job running in a worker subprocess
     first = process_worker(concurrency=1, JOB_LEASE_SECONDS="2")
+    relay()
     with transaction.atomic():
         job = jobs.enqueue("testing.sleep", {"seconds": 60, "only_first": True})
     wait_until(lambda: r().get(f"starts:{job.pk}"), timeout=60)
@@ -243,7 +270,6 @@ def test_worker_killed_mid_job_is_redelivered_and_succeeds_once(
     else:
         first.kill()
         process_worker(concurrency=1, JOB_LEASE_SECONDS="2")
-    relay()
     # then the lapsed lease is re-queued and the job succeeds exactly once
     done = wait_until(lambda: finished(job.pk), timeout=60)
     assert done.status == JobStatus.SUCCEEDED
