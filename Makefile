@@ -28,7 +28,7 @@ run: $(VENV)/.installed services .env
 	@echo "  API (browsable)  http://127.0.0.1:8000/api/"
 	@echo "  Swagger UI       http://127.0.0.1:8000/api/docs/"
 	@echo "  Admin            http://127.0.0.1:8000/admin/   (admin@bazaar.local / bazaar-demo-123)"
-	@echo "  Flower           http://127.0.0.1:5555/         ($$(grep ^FLOWER_BASIC_AUTH .env | cut -d= -f2 | tr : ' / '))"
+	@echo "  Flower           http://127.0.0.1:5555/         ($$(grep ^FLOWER_BASIC_AUTH .env | cut -d= -f2 | sed 's|:| / |'))"
 	@echo
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
 

@@ -5,9 +5,11 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api.exceptions import json_not_found
+from config.api.views import ApiRootApi
 from monitoring import views as monitoring_views
 
 api_patterns = [
+    path("", ApiRootApi.as_view(), name="api-root"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("jobs.api.urls")),

@@ -7,7 +7,7 @@ defaults that must never reach production (secrets) and tightens the rest.
 from pathlib import Path
 
 import environ
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from monitoring.logging import build_logging
 
@@ -192,7 +192,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # priority order and the "priority" strategy makes a worker always take from
 # the first non-empty queue (kombu's default round-robin would not).
 JOB_QUEUES = ["critical", "high", "medium", "low", "batch"]
-CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in JOB_QUEUES]
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in JOB_QUEUES
+]
 CELERY_TASK_DEFAULT_QUEUE = "medium"
 CELERY_BROKER_TRANSPORT_OPTIONS["queue_order_strategy"] = "priority"
 CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower's live view

@@ -160,3 +160,12 @@ def test_trailing_slash_is_optional_and_post_is_not_redirected(client):
         "/api/test/echo", {"name": "a"}, content_type="application/json"
     )
     assert (with_slash.status_code, without.status_code) == (200, 200)
+
+
+def test_api_root_is_browsable_and_links_the_docs(client):
+    response = client.get("/api/")
+    assert response.status_code == 200
+    assert response.json()["docs"] == "http://testserver/api/docs/"
+    html = client.get("/api/", HTTP_ACCEPT="text/html")
+    assert html.status_code == 200
+    assert b"Api Root" in html.content
