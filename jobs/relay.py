@@ -24,12 +24,15 @@ logger = structlog.get_logger("bazaar.jobs.relay")
 
 CHANNEL = "bazaar_jobs"
 STALE_SWEEP_EVERY = 5.0  # seconds between checks for vanished messages
+LEASE_CHECK_EVERY = 1.0  # seconds between checks for lapsed leases
 BATCH = 500
 
 
-def relay_pass(*, sweep_stale: bool) -> dict[str, int]:
-    """One pass: lapsed leases, due jobs, and (now and then) vanished messages."""
-    figures = {"requeued": jobs_requeue_lapsed(), "published": 0, "republished": 0}
+def relay_pass(*, sweep_stale: bool, check_leases: bool = True) -> dict[str, int]:
+    """One pass: due jobs, and (now and then) lapsed leases and lost messages."""
+    figures = {"requeued": 0, "published": 0, "republished": 0}
+    if check_leases:
+        figures["requeued"] = jobs_requeue_lapsed()
     while True:  # drain: a backlog is published in batches without waiting
         published = jobs_publish_due(limit=BATCH)
         figures["published"] += published
@@ -68,8 +71,12 @@ def _wait(
         stop.wait(interval)
         return _listen()
     try:
+        woken = False
         for _ in listener.notifies(timeout=interval, stop_after=1):
-            pass
+            woken = True
+        if woken:
+            # Let a burst of commits gather so one pass publishes them together.
+            time.sleep(settings.JOB_RELAY_GATHER_SECONDS)
         return listener
     except psycopg.Error as exc:
         logger.warning("relay_listen_lost", error=str(exc)[:200])
@@ -88,14 +95,17 @@ def run_forever(stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGINT, _stop)
     logger.info("relay_started", interval=settings.JOB_RELAY_INTERVAL)
     listener = _listen()
-    last_sweep = 0.0
+    last_sweep = last_lease_check = 0.0
     while not stop.is_set():
         now = time.monotonic()
         sweep = now - last_sweep >= STALE_SWEEP_EVERY
+        leases = now - last_lease_check >= LEASE_CHECK_EVERY
         try:
-            figures = relay_pass(sweep_stale=sweep)
+            figures = relay_pass(sweep_stale=sweep, check_leases=leases)
             if sweep:
                 last_sweep = now
+            if leases:
+                last_lease_check = now
             if any(figures.values()):
                 logger.info("relay_pass", **figures)
         except DatabaseError as exc:

@@ -25,32 +25,50 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-class LeaseKeeper(threading.Thread):
-    """Renews the attempt's lease while the handler runs.
+class LeaseKeeper:
+    """One thread per process renews the leases of the jobs running in it.
 
     A worker killed mid-job stops renewing; the relay re-queues the job once
     the lease lapses (JOB_LEASE_SECONDS), far sooner than the broker's own
-    visibility timeout.
+    visibility timeout. Renewing happens every third of the lease.
     """
 
-    def __init__(self, job: JobRecord) -> None:
-        super().__init__(name=f"lease-{job.pk}", daemon=True)
-        self.job = job
-        self.done = threading.Event()
+    def __init__(self) -> None:
+        self._jobs: dict[object, JobRecord] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
 
-    def run(self) -> None:
-        interval = max(settings.JOB_LEASE_SECONDS / 3, 0.2)
-        try:
-            while not self.done.wait(interval):
-                if not job_renew_lease(job=self.job):
-                    logger.warning("lease_renewal_refused", job_id=str(self.job.pk))
-                    return
-        finally:
+    def add(self, job: JobRecord) -> None:
+        with self._lock:
+            self._jobs[job.pk] = job
+            if self._thread is None or self._pid != os.getpid():
+                # (Re)start after a fork: threads do not survive into children.
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._run, name="job-lease-keeper", daemon=True
+                )
+                self._thread.start()
+
+    def remove(self, job: JobRecord) -> None:
+        with self._lock:
+            self._jobs.pop(job.pk, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(max(settings.JOB_LEASE_SECONDS / 3, 0.2))
+            with self._lock:
+                running = list(self._jobs.values())
+            for job in running:
+                try:
+                    if not job_renew_lease(job=job):
+                        logger.warning("lease_renewal_refused", job_id=str(job.pk))
+                except Exception:  # keep renewing the others; log and go on
+                    logger.exception("lease_renewal_failed", job_id=str(job.pk))
             connection.close()
 
-    def stop(self) -> None:
-        self.done.set()
-        self.join(timeout=5)
+
+lease_keeper = LeaseKeeper()
 
 
 def run_job(job_id: str) -> JobStatus | None:
@@ -58,7 +76,6 @@ def run_job(job_id: str) -> JobStatus | None:
 
     Delivery is at least once; the claim makes a duplicate message a no-op.
     """
-    close_old_connections()
     try:
         job = job_claim(job_id=job_id, worker=worker_name())
         if job is None:
@@ -81,8 +98,7 @@ def _run_claimed(job: JobRecord) -> JobStatus:
     structlog.contextvars.bind_contextvars(
         job_id=str(job.pk), job_type=job.type, request_id=job.request_id or None
     )
-    keeper = LeaseKeeper(job)
-    keeper.start()
+    lease_keeper.add(job)
     started = time.perf_counter()
     try:
         if kind.atomic:
@@ -101,7 +117,7 @@ def _run_claimed(job: JobRecord) -> JobStatus:
     except Exception as exc:
         status = job_fail(job=job, exc=exc)
     finally:
-        keeper.stop()
+        lease_keeper.remove(job)
         metrics.JOB_RUN_TIME.labels(job.type).observe(time.perf_counter() - started)
         structlog.contextvars.unbind_contextvars("job_id", "job_type", "request_id")
         reset_request_id(token)

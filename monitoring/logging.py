@@ -31,6 +31,8 @@ def build_logging(*, fmt: str, level: str) -> dict[str, Any]:
         final = [renderer]
     structlog.configure(
         processors=[
+            # Drop below-level calls before any other processor does work.
+            structlog.stdlib.filter_by_level,
             *_SHARED_PROCESSORS,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),

@@ -16,7 +16,7 @@ def ping() -> str:
     return "pong"
 
 
-@job_type("maintenance.noop", priority=Priority.LOW)
+@job_type("maintenance.noop", priority=Priority.LOW, atomic=False)
 def noop(job: JobRecord) -> dict[str, Any]:
     """Does nothing: a canary through the whole platform, and the benchmark's job."""
     return {"ok": True}
