@@ -120,13 +120,13 @@ DB_POOL_MAX = env.int("DB_POOL_MAX", default=20)
 DB_POOL = env.bool("DB_POOL", default=True)
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int(
-    "DB_CONNECT_TIMEOUT", default=3
+    "DB_CONNECT_TIMEOUT", default=2
 )
 if DB_POOL:
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": DB_POOL_MIN,
         "max_size": DB_POOL_MAX,
-        "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=2.0),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
@@ -209,7 +209,11 @@ JOB_KEEP_FAILED_DAYS = env.int("JOB_KEEP_FAILED_DAYS", default=30)
 JOB_BATCH_WINDOW = env.str("JOB_BATCH_WINDOW", default="01:00-05:00")
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=30)
 JOB_RELAY_INTERVAL = env.float("JOB_RELAY_INTERVAL", default=0.5)
+JOB_RELAY_GATHER_SECONDS = env.float("JOB_RELAY_GATHER_SECONDS", default=0.005)
 JOB_PAYLOAD_MAX_BYTES = env.int("JOB_PAYLOAD_MAX_BYTES", default=64 * 1024)
+# Job outcomes commit without waiting for the WAL flush (jobs re-run after a
+# database crash instead); see jobs.services.job_complete.
+JOB_ASYNC_COMMIT = env.bool("JOB_ASYNC_COMMIT", default=True)
 JOB_PUBLISH_TIMEOUT = env.float("JOB_PUBLISH_TIMEOUT", default=0.5)
 # Extra modules registering job types (tests use it for their own handlers).
 JOB_EXTRA_MODULES = env.list("JOB_EXTRA_MODULES", default=[])

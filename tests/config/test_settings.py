@@ -77,7 +77,7 @@ def test_environment_overrides_everything():
     assert values["cache"] == "redis://cache.internal:6390/1"
     assert values["security"] == "redis://cache.internal:6390/2"
     assert values["broker"] == "redis://broker.internal:6391/3"
-    assert values["pool"] == {"min_size": 4, "max_size": 8, "timeout": 5.0}
+    assert values["pool"] == {"min_size": 4, "max_size": 8, "timeout": 2.0}
     assert values["debug"] is True
     assert values["hosts"] == ["shop.example", "api.shop.example"]
     assert values["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
