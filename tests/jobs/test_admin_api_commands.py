@@ -195,3 +195,14 @@ def test_run_job_command_runs_a_queued_job():
     out = StringIO()
     call_command("run_job", str(job.pk), stdout=out)
     assert f"job {job.pk}: succeeded after attempt 1" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_job_command_refuses_unknown_and_finished_jobs():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no job"):
+        call_command("run_job", "not-a-uuid")
+    finished = make_job(JobStatus.SUCCEEDED)
+    with pytest.raises(CommandError, match="only queued jobs run"):
+        call_command("run_job", str(finished.pk))

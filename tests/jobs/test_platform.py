@@ -292,3 +292,19 @@ def test_lapsed_lease_past_the_last_attempt_fails_the_job():
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.error.startswith("Lease expired")
+
+
+def test_payload_must_be_plain_json_within_the_size_limit(settings):
+    from jobs.exceptions import PayloadTooLarge
+    from jobs.registry import UnknownJobType
+
+    settings.JOB_PAYLOAD_MAX_BYTES = 100
+    with pytest.raises(PayloadTooLarge), transaction.atomic():
+        jobs.enqueue("testing.count", {"blob": "x" * 200})
+    with pytest.raises(ValueError, match="plain JSON"), transaction.atomic():
+        jobs.enqueue("testing.count", {"when": timezone.now()})
+    with pytest.raises(ValueError, match="plain JSON"), transaction.atomic():
+        jobs.enqueue("testing.count", {"ratio": float("nan")})
+    with pytest.raises(UnknownJobType), transaction.atomic():
+        jobs.enqueue("testing.no_such_type", {})
+    assert JobRecord.objects.count() == 0
