@@ -144,6 +144,7 @@ SECURITY_CACHE_URL = env.str("SECURITY_CACHE_URL", default=redis_db_url(REDIS_UR
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=redis_db_url(REDIS_URL, 0))
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
 
+CACHE_DEFAULT_TTL = env.int("CACHE_DEFAULT_TTL", default=300)
 _redis_options = {
     "CLIENT_CLASS": "django_redis.client.DefaultClient",
     "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
@@ -156,7 +157,7 @@ CACHES = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": CACHE_URL,
         "KEY_PREFIX": "bz",
-        "TIMEOUT": env.int("CACHE_DEFAULT_TTL", default=300),
+        "TIMEOUT": CACHE_DEFAULT_TTL,
         "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
     },
     # Sessions, lockouts, rate limits: errors propagate so callers fail closed.
@@ -168,6 +169,10 @@ CACHES = {
         "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": False},
     },
 }
+# Response cache (catalog/cache.py): seconds Redis is left alone after a
+# failure, and how long an expired entry may stand in while it is rebuilt.
+CACHE_BREAKER_SECONDS = env.float("CACHE_BREAKER_SECONDS", default=5.0)
+CACHE_STALE_GRACE_SECONDS = env.int("CACHE_STALE_GRACE_SECONDS", default=10)
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "bazaar.cache"
 

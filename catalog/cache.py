@@ -1,0 +1,301 @@
+"""The catalog's response cache: final response bodies in Redis, never stale.
+
+One mechanism for every cached catalog GET. An entry holds a rendered body
+(plain or gzip), its strong ETag, and the version tokens it was built under:
+one per namespace (``products``, ``categories``, ``popular``, ``leaderboard``),
+one per tag (``product:{id}``, ``category:{id}``) and a global epoch. A write
+replaces the tokens it touches once its transaction commits
+(``catalog_invalidate``), so the next read sees a mismatch and rebuilds.
+
+A hit is one pipelined round trip (the entry and the current tokens) and no
+database work; ``If-None-Match`` is answered 304 from the same data. Tokens are
+random, not counters: if Redis evicts one, its successor matches no old entry.
+When Redis fails, a circuit breaker answers from the database (``X-Cache:
+BYPASS``) for ``CACHE_BREAKER_SECONDS`` before trying Redis again, with one
+warning per interval; an invalidation lost to the outage bumps the global epoch
+as soon as Redis answers again. When an entry expires, one process rebuilds it
+under a short lock while the others serve the expired copy; on a cold key the
+others wait briefly for the builder instead of all hitting the database.
+"""
+
+import gzip
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+from monitoring import metrics
+
+logger = structlog.get_logger("bazaar.catalog.cache")
+
+NAMESPACES = ("products", "categories", "popular", "leaderboard")
+PREFIX = "bz:catalog"
+EPOCH = "epoch"
+VARIANTS = ("identity", "gzip")
+LOCK_MS = 5000
+WAIT_FOR_BUILDER = 1.0  # seconds a request waits for another process's build
+HIT, MISS, BYPASS, STALE = "HIT", "MISS", "BYPASS", "STALE"
+
+Compute = Callable[[], tuple[int, bytes]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    status: int
+    etag: str
+    created: float
+    tokens: str
+    body: bytes
+
+    def pack(self) -> bytes:
+        head = f"{self.status}\n{self.etag}\n{self.created}\n{self.tokens}\n"
+        return head.encode() + self.body
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> "Entry":
+        status, etag, created, tokens, body = raw.split(b"\n", 4)
+        return cls(int(status), etag.decode(), float(created), tokens.decode(), body)
+
+
+class _Breaker:
+    """Stops paying a Redis timeout per request while Redis is down."""
+
+    def __init__(self) -> None:
+        self.open_until = 0.0
+        self.lost_invalidation = False
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.open_until
+
+    def trip(self, exc: Exception) -> None:
+        if not self.is_open():
+            logger.warning("cache_unavailable", error=str(exc)[:200])
+        self.open_until = time.monotonic() + settings.CACHE_BREAKER_SECONDS
+
+    def reset(self) -> None:
+        self.open_until = 0.0
+        self.lost_invalidation = False
+
+
+breaker = _Breaker()
+
+
+def _redis() -> Any:
+    return get_redis_connection("default")
+
+
+def _token_key(name: str) -> str:
+    return f"{PREFIX}:v:{name}"
+
+
+def etag_for(body: bytes, variant: str) -> str:
+    """Strong ETag; each representation (plain, gzip) gets its own."""
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    return f'"{digest}-gz"' if variant == "gzip" else f'"{digest}"'
+
+
+def request_digest(request: HttpRequest, namespace: str, params: Sequence[str]) -> str:
+    """The normalized URL: path plus the whitelisted params, sorted."""
+    pairs = sorted(
+        (name, value)
+        for name in params
+        for value in request.GET.getlist(name)
+        if value != ""
+    )
+    raw = f"{namespace}|{request.path_info.rstrip('/')}|{urlencode(pairs)}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def _build(compute: Compute, tokens: str) -> dict[str, Entry]:
+    status, body = compute()
+    now = time.time()
+    packed = gzip.compress(body, compresslevel=6, mtime=0)
+    return {
+        "identity": Entry(status, etag_for(body, "identity"), now, tokens, body),
+        "gzip": Entry(status, etag_for(body, "gzip"), now, tokens, packed),
+    }
+
+
+def _respond(
+    request: HttpRequest, entry: Entry, variant: str, state: str, namespace: str
+) -> HttpResponse:
+    inm = request.headers.get("If-None-Match", "")
+    if entry.status == 200 and entry.etag in [tag.strip() for tag in inm.split(",")]:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(entry.body, status=entry.status)
+        response["Content-Type"] = "application/json"
+        if variant == "gzip":
+            response["Content-Encoding"] = "gzip"
+    response["ETag"] = entry.etag
+    response["Cache-Control"] = "public, no-cache"
+    response["Vary"] = "Accept-Encoding"
+    response["X-Cache"] = HIT if state == STALE else state
+    metrics.CACHE_REQUESTS.labels(namespace, state.lower()).inc()
+    return response
+
+
+class _Lookup:
+    """One cached GET: find the entry, or build it once."""
+
+    def __init__(
+        self,
+        request: HttpRequest,
+        *,
+        namespace: str,
+        compute: Compute,
+        tags: Iterable[str],
+        params: Sequence[str],
+        ttl: int,
+    ) -> None:
+        self.request = request
+        self.namespace = namespace
+        self.compute = compute
+        self.ttl = ttl
+        self.names = [EPOCH, f"ns:{namespace}", *(f"tag:{tag}" for tag in tags)]
+        encoding = request.headers.get("Accept-Encoding", "").lower()
+        self.variant = "gzip" if "gzip" in encoding else "identity"
+        self.digest = request_digest(request, namespace, params)
+        self.lock = f"{PREFIX}:lock:{self.digest}"
+
+    def key(self, variant: str) -> str:
+        return f"{PREFIX}:r:{self.digest}:{variant}"
+
+    def respond(self, entry: Entry, state: str) -> HttpResponse:
+        return _respond(self.request, entry, self.variant, state, self.namespace)
+
+    def tokens(self, values: Sequence[bytes | None]) -> str | None:
+        if any(value is None for value in values):
+            return None
+        return ",".join(v.decode() for v in values)  # type: ignore[union-attr]
+
+    def serve(self) -> HttpResponse:
+        if breaker.is_open():
+            return self.bypass()
+        try:
+            client = _redis()
+            if breaker.lost_invalidation:
+                client.set(_token_key(EPOCH), uuid.uuid4().hex)
+                breaker.lost_invalidation = False
+            pipe = client.pipeline(transaction=False)
+            pipe.get(self.key(self.variant))
+            pipe.mget([_token_key(name) for name in self.names])
+            raw, values = pipe.execute()
+            tokens = self.tokens(values)
+            entry = Entry.unpack(raw) if raw else None
+            if entry is not None and tokens is not None and entry.tokens == tokens:
+                if time.time() - entry.created < self.ttl:
+                    return self.respond(entry, HIT)
+                return self.refresh(client, entry, tokens)
+            return self.fill(client, tokens)
+        except RedisError as exc:
+            breaker.trip(exc)
+            return self.bypass()
+
+    def bypass(self) -> HttpResponse:
+        return self.respond(_build(self.compute, "")[self.variant], BYPASS)
+
+    def ensure_tokens(self, client: Any) -> str:
+        """Current tokens, creating missing ones (SET NX keeps a racer's token)."""
+        pipe = client.pipeline(transaction=False)
+        for name in self.names:
+            pipe.set(_token_key(name), uuid.uuid4().hex, nx=True)
+        pipe.mget([_token_key(name) for name in self.names])
+        return self.tokens(pipe.execute()[-1]) or ""
+
+    def build_and_store(self, client: Any, tokens: str) -> HttpResponse:
+        try:
+            entries = _build(self.compute, tokens)
+            if entries["identity"].status == 200:
+                # Kept past freshness so the old copy can stand in for a rebuild.
+                keep = self.ttl + settings.CACHE_STALE_GRACE_SECONDS
+                pipe = client.pipeline(transaction=False)
+                for variant in VARIANTS:
+                    pipe.set(self.key(variant), entries[variant].pack(), ex=keep)
+                pipe.execute()
+        finally:
+            client.delete(self.lock)
+        return self.respond(entries[self.variant], MISS)
+
+    def fill(self, client: Any, tokens: str | None) -> HttpResponse:
+        """A miss: one process builds; the others wait for it, then read."""
+        if tokens is None:
+            tokens = self.ensure_tokens(client)
+        if client.set(self.lock, b"1", nx=True, px=LOCK_MS):
+            return self.build_and_store(client, tokens)
+        deadline = time.monotonic() + WAIT_FOR_BUILDER
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+            building = client.exists(self.lock)
+            raw = client.get(self.key(self.variant))
+            if raw and Entry.unpack(raw).tokens == tokens:
+                return self.respond(Entry.unpack(raw), HIT)
+            if not building:
+                break  # the builder stored nothing we can use (e.g. a 404)
+        return self.bypass()
+
+    def refresh(self, client: Any, entry: Entry, tokens: str) -> HttpResponse:
+        """Expired: one process rebuilds, the others serve the expired copy."""
+        if client.set(self.lock, b"1", nx=True, px=LOCK_MS):
+            return self.build_and_store(client, tokens)
+        return self.respond(entry, STALE)
+
+
+def serve(
+    request: HttpRequest,
+    *,
+    namespace: str,
+    compute: Compute,
+    tags: Iterable[str] = (),
+    params: Sequence[str] = (),
+    ttl: int | None = None,
+) -> HttpResponse:
+    """Answer a catalog GET from the cache, building the entry on a miss.
+
+    ``compute`` returns the public answer as ``(status, JSON bytes)``; only
+    200s are stored. ``params`` whitelists the query parameters that matter.
+    """
+    return _Lookup(
+        request,
+        namespace=namespace,
+        compute=compute,
+        tags=tags,
+        params=params,
+        ttl=ttl or settings.CACHE_DEFAULT_TTL,
+    ).serve()
+
+
+def catalog_invalidate(
+    *, namespaces: Iterable[str] = (), tags: Iterable[str] = ()
+) -> None:
+    """Make every entry built under these namespaces or tags unreachable.
+
+    Runs after the current transaction commits, so no reader can rebuild an
+    entry from data the write has not made visible yet.
+    """
+    names = [f"ns:{name}" for name in namespaces] + [f"tag:{tag}" for tag in tags]
+    if not names:
+        return
+
+    def bump() -> None:
+        try:
+            pipe = _redis().pipeline(transaction=False)
+            for name in names:
+                pipe.set(_token_key(name), uuid.uuid4().hex)
+            pipe.execute()
+        except RedisError as exc:
+            breaker.trip(exc)
+            breaker.lost_invalidation = True
+            logger.error("cache_invalidation_lost", names=names, error=str(exc)[:200])
+
+    transaction.on_commit(bump)
