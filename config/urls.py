@@ -13,6 +13,7 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("jobs.api.urls")),
+    path("", include("catalog.api.urls")),
 ]
 
 urlpatterns = [

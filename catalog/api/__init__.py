@@ -1,0 +1,1 @@
+"""HTTP layer of the catalog: thin views over services and selectors."""

@@ -1,0 +1,235 @@
+"""Writes of the catalog: products and categories.
+
+Every catalog write goes through one of these functions (and nothing else
+writes catalog rows from a request), so what a write must cause afterwards,
+such as cache invalidation on commit, has exactly one place to go.
+"""
+
+import re
+import secrets
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, models, transaction
+from django.utils.text import slugify
+
+from accounts.models import User
+from catalog.enums import Currency
+from catalog.exceptions import CategoryCycle, CategoryNotEmpty, SlugTaken
+from catalog.models import Category, Product
+from catalog.selectors import category_subtree_ids
+
+PRODUCT_UPDATE_FIELDS = frozenset(
+    {
+        "name",
+        "slug",
+        "description",
+        "price",
+        "currency",
+        "stock",
+        "category",
+        "attributes",
+        "image_url",
+        "is_active",
+    }
+)
+CATEGORY_UPDATE_FIELDS = frozenset({"name", "slug", "parent", "position"})
+# Advisory lock id held while the category tree is being re-parented.
+TREE_LOCK_KEY = 0x6361745F74726565  # "cat_tree"
+SEARCH_INDEX = "product_search_idx"
+_LETTER = re.compile(r"[a-zA-Z]")
+_SLUG_ATTEMPTS = 5
+
+
+def slug_from_name(name: str, *, fallback: str, max_length: int) -> str:
+    """A slug for ``name`` that contains a letter, leaving room for a suffix."""
+    base = slugify(name)[: max_length - 7].strip("-")
+    if not _LETTER.search(base):
+        base = f"{fallback}-{base}".strip("-")[: max_length - 7]
+    return base
+
+
+def _save_with_slug(
+    instance: models.Model,
+    *,
+    explicit: bool,
+    exists: Callable[[str], bool],
+    save: Callable[[], None],
+) -> None:
+    """Save ``instance``; a generated slug gets a short random suffix on collision.
+
+    An explicit slug that is taken raises SlugTaken; the serializers check it
+    first, so this only happens when two writers race for the same slug.
+    """
+    base = instance.slug  # type: ignore[attr-defined]
+    for attempt in range(_SLUG_ATTEMPTS):
+        taken = attempt > 0 or (not explicit and exists(base))
+        if taken:
+            if explicit:
+                raise SlugTaken
+            instance.slug = f"{base}-{secrets.token_hex(3)}"  # type: ignore[attr-defined]
+        try:
+            with transaction.atomic():
+                save()
+        except IntegrityError as exc:
+            # Someone else took the slug since we looked; other errors are bugs.
+            if "slug" not in str(exc):
+                raise
+            continue
+        return
+    raise SlugTaken
+
+
+@transaction.atomic
+def product_create(
+    *,
+    seller: User,
+    category: Category,
+    name: str,
+    price: Decimal,
+    currency: str = Currency.USD,
+    stock: int = 0,
+    description: str = "",
+    attributes: dict[str, Any] | None = None,
+    image_url: str = "",
+    slug: str | None = None,
+    is_active: bool = True,
+) -> Product:
+    """Create a product sold by ``seller``; no slug given: one from the name."""
+    max_length = Product._meta.get_field("slug").max_length or 220
+    product = Product(
+        seller=seller,
+        category=category,
+        name=name,
+        slug=slug or slug_from_name(name, fallback="product", max_length=max_length),
+        description=description,
+        price=price,
+        currency=currency,
+        stock=stock,
+        attributes=attributes or {},
+        image_url=image_url,
+        is_active=is_active,
+    )
+    _save_with_slug(
+        product,
+        explicit=bool(slug),
+        exists=lambda value: Product.objects.filter(slug=value).exists(),
+        save=product.save,
+    )
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, data: dict[str, Any]) -> Product:
+    """Change the given fields of ``product`` (a PUT passes them all)."""
+    unknown = set(data) - PRODUCT_UPDATE_FIELDS
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    for field, value in data.items():
+        setattr(product, field, value)
+    fields = [*data, "updated_at"]
+    _save_with_slug(
+        product,
+        explicit=True,
+        exists=lambda value: (
+            Product.objects.filter(slug=value).exclude(pk=product.pk).exists()
+        ),
+        save=lambda: product.save(update_fields=fields),
+    )
+    return product
+
+
+@transaction.atomic
+def product_delete(*, product: Product) -> None:
+    """Soft delete: orders keep referring to the product, lists stop showing it."""
+    product.is_active = False
+    product.save(update_fields=["is_active", "updated_at"])
+
+
+@transaction.atomic
+def category_create(
+    *,
+    name: str,
+    slug: str | None = None,
+    parent: Category | None = None,
+    position: int = 0,
+) -> Category:
+    """Create a category (top level when ``parent`` is None)."""
+    max_length = Category._meta.get_field("slug").max_length or 140
+    category = Category(
+        name=name,
+        slug=slug or slug_from_name(name, fallback="category", max_length=max_length),
+        parent=parent,
+        position=position,
+    )
+    _save_with_slug(
+        category,
+        explicit=bool(slug),
+        exists=lambda value: Category.objects.filter(slug=value).exists(),
+        save=category.save,
+    )
+    return category
+
+
+@transaction.atomic
+def category_update(*, category: Category, data: dict[str, Any]) -> Category:
+    """Change the given fields; a category cannot move under its own subtree."""
+    unknown = set(data) - CATEGORY_UPDATE_FIELDS
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    if data.get("parent") is not None:
+        # Serialise tree moves so two concurrent moves cannot build a cycle.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TREE_LOCK_KEY])
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    parent = data.get("parent")
+    if parent is not None and parent.pk in category_subtree_ids(category=category.pk):
+        raise CategoryCycle
+    for field, value in data.items():
+        setattr(category, field, value)
+    fields = [*data, "updated_at"]
+    _save_with_slug(
+        category,
+        explicit=True,
+        exists=lambda value: (
+            Category.objects.filter(slug=value).exclude(pk=category.pk).exists()
+        ),
+        save=lambda: category.save(update_fields=fields),
+    )
+    return category
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    """Delete an empty category: products (even inactive) or children refuse it."""
+    # The row lock conflicts with the key-share lock a concurrent product
+    # insert takes on its category, so the emptiness check cannot go stale.
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    if category.products.exists() or category.children.exists():
+        raise CategoryNotEmpty
+    category.delete()
+
+
+def search_index_rebuild(*, concurrently: bool = True) -> dict[str, float]:
+    """Rebuild the full-text GIN index and refresh the planner's statistics.
+
+    ``search_vector`` is a generated column: PostgreSQL recomputes it on every
+    insert and update, so nothing here recomputes vectors. A rebuild only
+    compacts a bloated index. ``CONCURRENTLY`` keeps writes flowing but
+    cannot run inside a transaction; there the plain (locking) form is used.
+    Returns the seconds each step took.
+    """
+    concurrently = concurrently and not connection.in_atomic_block
+    timings: dict[str, float] = {}
+    with connection.cursor() as cursor:
+        started = time.monotonic()
+        option = "CONCURRENTLY " if concurrently else ""
+        cursor.execute(f"REINDEX INDEX {option}{SEARCH_INDEX}")
+        timings["reindex"] = time.monotonic() - started
+        started = time.monotonic()
+        cursor.execute(f"ANALYZE {Product._meta.db_table}")
+        timings["analyze"] = time.monotonic() - started
+    return timings
