@@ -38,7 +38,7 @@ from monitoring import metrics
 
 logger = structlog.get_logger("bazaar.catalog.cache")
 
-NAMESPACES = ("products", "categories", "popular", "leaderboard")
+NAMESPACES = ("products", "product", "categories", "popular", "leaderboard")
 PREFIX = "bz:catalog"
 EPOCH = "epoch"
 VARIANTS = ("identity", "gzip")
@@ -232,6 +232,11 @@ class _Lookup:
         if tokens is None:
             tokens = self.ensure_tokens(client)
         if client.set(self.lock, b"1", nx=True, px=LOCK_MS):
+            # A builder may have stored the entry between our read and the lock.
+            raw = client.get(self.key(self.variant))
+            if raw and Entry.unpack(raw).tokens == tokens:
+                client.delete(self.lock)
+                return self.respond(Entry.unpack(raw), HIT)
             return self.build_and_store(client, tokens)
         deadline = time.monotonic() + WAIT_FOR_BUILDER
         while time.monotonic() < deadline:

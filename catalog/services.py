@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils.text import slugify
 
 from accounts.models import User
+from catalog.cache import catalog_invalidate
 from catalog.enums import Currency
 from catalog.exceptions import CategoryCycle, CategoryNotEmpty, SlugTaken
 from catalog.models import Category, Product
@@ -82,6 +83,20 @@ def _save_with_slug(
     raise SlugTaken
 
 
+def _product_changed(*identities: Any) -> None:
+    """Every product write ends here: lists, popular, the tree's counts and the
+    product's own detail (by id and by each slug it answered to) after commit."""
+    catalog_invalidate(
+        namespaces=["products", "popular", "categories"],
+        tags=[f"product:{identity}" for identity in identities if identity],
+    )
+
+
+def _category_changed() -> None:
+    """Category writes reach every page that embeds a category."""
+    catalog_invalidate(namespaces=["categories", "products", "product", "popular"])
+
+
 @transaction.atomic
 def product_create(
     *,
@@ -118,6 +133,7 @@ def product_create(
         exists=lambda value: Product.objects.filter(slug=value).exists(),
         save=product.save,
     )
+    _product_changed(product.pk, product.slug)
     return product
 
 
@@ -128,6 +144,7 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     product = Product.objects.select_for_update().get(pk=product.pk)
+    old_slug = product.slug
     for field, value in data.items():
         setattr(product, field, value)
     fields = [*data, "updated_at"]
@@ -139,6 +156,7 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
         ),
         save=lambda: product.save(update_fields=fields),
     )
+    _product_changed(product.pk, product.slug, old_slug)
     return product
 
 
@@ -147,6 +165,7 @@ def product_delete(*, product: Product) -> None:
     """Soft delete: orders keep referring to the product, lists stop showing it."""
     product.is_active = False
     product.save(update_fields=["is_active", "updated_at"])
+    _product_changed(product.pk, product.slug)
 
 
 @transaction.atomic
@@ -171,6 +190,7 @@ def category_create(
         exists=lambda value: Category.objects.filter(slug=value).exists(),
         save=category.save,
     )
+    _category_changed()
     return category
 
 
@@ -199,6 +219,7 @@ def category_update(*, category: Category, data: dict[str, Any]) -> Category:
         ),
         save=lambda: category.save(update_fields=fields),
     )
+    _category_changed()
     return category
 
 
@@ -211,6 +232,7 @@ def category_delete(*, category: Category) -> None:
     if category.products.exists() or category.children.exists():
         raise CategoryNotEmpty
     category.delete()
+    _category_changed()
 
 
 def search_index_rebuild(*, concurrently: bool = True) -> dict[str, float]:

@@ -172,6 +172,8 @@ CACHES = {
 # Response cache (catalog/cache.py): seconds Redis is left alone after a
 # failure, and how long an expired entry may stand in while it is rebuilt.
 CACHE_BREAKER_SECONDS = env.float("CACHE_BREAKER_SECONDS", default=5.0)
+# Product lists and details: stock shown may lag sales by at most this.
+CATALOG_TTL = env.int("CATALOG_TTL", default=30)
 CACHE_STALE_GRACE_SECONDS = env.int("CACHE_STALE_GRACE_SECONDS", default=10)
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "bazaar.cache"

@@ -21,9 +21,11 @@ pytestmark = pytest.mark.django_db
 
 
 def client_for(user=None) -> APIClient:
+    """A client that carries real credentials (a session cookie), as browsers do:
+    the response cache only steps aside for requests that show credentials."""
     client = APIClient()
     if user is not None:
-        client.force_authenticate(user)
+        client.force_login(user)
     return client
 
 

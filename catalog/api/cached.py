@@ -1,0 +1,85 @@
+"""Catalog GETs through the response cache (catalog/cache.py), before DRF runs.
+
+A hit is answered here without touching DRF or the database. A miss renders
+the public answer with the DRF view itself, as an anonymous JSON client would
+get it, so the cache can never hold anything that depends on who asked. Three
+requests skip the cache and go straight to the view: the browsable API (HTML),
+requests with a ``?format``, and a credentialed request for something the
+public cannot see (staff and sellers viewing an inactive product). Under an
+ASGI server (no WSGI environ) the views answer uncached for now.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpRequest, HttpResponse
+
+from catalog import cache
+
+View = Callable[..., HttpResponse]
+
+_CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_COOKIE")
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    accept = request.headers.get("Accept", "*/*")
+    return "text/html" not in accept and "format" not in request.GET
+
+
+def _has_credentials(request: HttpRequest) -> bool:
+    return any(request.META.get(header) for header in _CREDENTIAL_HEADERS)
+
+
+def _public_render(
+    view: View, request: HttpRequest, kwargs: dict[str, Any]
+) -> tuple[int, bytes]:
+    """The view's answer to an anonymous JSON client, rendered to bytes.
+
+    A fresh request from the same WSGI environ, without credentials: it
+    carries no session or user that middleware attached to the original.
+    """
+    environ = {
+        key: value
+        for key, value in request.environ.items()  # type: ignore[attr-defined]
+        if key not in _CREDENTIAL_HEADERS
+    }
+    environ["HTTP_ACCEPT"] = "application/json"
+    anonymous = WSGIRequest(environ)
+    anonymous.path_info = request.path_info  # as the trailing-slash middleware left it
+    response = view(anonymous, **kwargs)
+    response.render()
+    return response.status_code, response.content
+
+
+def cached(
+    view: View,
+    *,
+    namespace: str,
+    params: Sequence[str] = (),
+    tags: Callable[[dict[str, Any]], Sequence[str]] = lambda kwargs: (),
+    ttl: Callable[[], int] = lambda: settings.CACHE_DEFAULT_TTL,
+) -> View:
+    """Wrap a DRF view so its GETs go through the response cache."""
+
+    def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        cacheable = request.method in ("GET", "HEAD") and _wants_json(request)
+        if not cacheable or not hasattr(request, "environ"):
+            return view(request, **kwargs)
+        response = cache.serve(
+            request,
+            namespace=namespace,
+            compute=lambda: _public_render(view, request, kwargs),
+            tags=tags(kwargs),
+            params=params,
+            ttl=ttl(),
+        )
+        if response.status_code == 404 and _has_credentials(request):
+            return view(request, **kwargs)
+        return response
+
+    wrapper.cls = getattr(view, "cls", None)  # drf-spectacular finds the view class
+    wrapper.initkwargs = getattr(view, "initkwargs", {})
+    wrapper.csrf_exempt = True
+    return wrapper
