@@ -60,10 +60,25 @@ def cached(
     params: Sequence[str] = (),
     tags: Callable[[dict[str, Any]], Sequence[str]] = lambda kwargs: (),
     ttl: Callable[[], int] = lambda: settings.CACHE_DEFAULT_TTL,
+    on_hit: Callable[[dict[str, Any]], None] | None = None,
 ) -> View:
-    """Wrap a DRF view so its GETs go through the response cache."""
+    """Wrap a DRF view so its GETs go through the response cache.
+
+    ``on_hit`` runs for every successful GET however it was answered (the
+    product detail counts a view there).
+    """
 
     def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        response = _serve(request, kwargs)
+        if (
+            on_hit is not None
+            and request.method == "GET"
+            and response.status_code in (200, 304)
+        ):
+            on_hit(kwargs)
+        return response
+
+    def _serve(request: HttpRequest, kwargs: dict[str, Any]) -> HttpResponse:
         cacheable = request.method in ("GET", "HEAD") and _wants_json(request)
         if not cacheable or not hasattr(request, "environ"):
             return view(request, **kwargs)

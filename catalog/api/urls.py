@@ -15,6 +15,7 @@ from catalog.api.views import (
     ProductItemApi,
     ProductPopularApi,
 )
+from catalog.popularity import product_view_record
 
 LIST_PARAMS = (
     "category",
@@ -61,6 +62,7 @@ urlpatterns = [
             namespace="product",
             tags=lambda kwargs: [f"product:{kwargs['lookup']}"],
             ttl=catalog_ttl,
+            on_hit=lambda kwargs: product_view_record(lookup=kwargs["lookup"]),
         ),
         name="product-detail",
     ),

@@ -1,0 +1,78 @@
+"""Product views: counted in Redis on every detail read, folded into the
+database by a LOW job (``analytics.flush_product_views``).
+
+The request pays one HINCRBY and never writes to PostgreSQL. Losing up to one
+flush interval of counts when Redis dies is accepted: they rank products, they
+are not money.
+"""
+
+from typing import Any
+
+import structlog
+from django.db import connection, transaction
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+from catalog import cache
+from catalog.models import Product
+
+logger = structlog.get_logger("bazaar.catalog.popularity")
+
+VIEWS_KEY = "bz:catalog:views"
+FLUSHING_KEY = "bz:catalog:views:flushing"
+
+
+def product_view_record(*, lookup: str) -> None:
+    """Count one view of the product answering to ``lookup`` (id or slug)."""
+    if cache.breaker.is_open():
+        return
+    try:
+        get_redis_connection("default").hincrby(VIEWS_KEY, lookup, 1)
+    except RedisError as exc:
+        cache.breaker.trip(exc)
+
+
+def product_views_flush() -> dict[str, int]:
+    """Add the counted views to ``view_count`` and ``popularity``.
+
+    The counter hash is renamed first, so views counted during the flush land
+    in a fresh hash for the next one. A flush that fails after the rename
+    leaves the renamed hash in place, and the next flush takes it up.
+    """
+    client = get_redis_connection("default")
+    if not client.exists(FLUSHING_KEY):
+        try:
+            client.rename(VIEWS_KEY, FLUSHING_KEY)
+        except RedisError as exc:
+            if "no such key" in str(exc).lower():
+                return {"products": 0, "views": 0}
+            raise
+    counted: dict[Any, int] = {}
+    slugs: dict[str, int] = {}
+    for raw_lookup, raw_count in client.hgetall(FLUSHING_KEY).items():
+        lookup, count = raw_lookup.decode(), int(raw_count)
+        if lookup.isdigit():
+            counted[int(lookup)] = counted.get(int(lookup), 0) + count
+        else:
+            slugs[lookup] = slugs.get(lookup, 0) + count
+    for product_id, slug in Product.objects.filter(slug__in=slugs).values_list(
+        "id", "slug"
+    ):
+        counted[product_id] = counted.get(product_id, 0) + slugs[slug]
+    if counted:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE catalog_product AS p
+                   SET view_count = p.view_count + v.views,
+                       popularity = p.popularity + v.views
+                  FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, views)
+                 WHERE p.id = v.id
+                """,
+                [list(counted), list(counted.values())],
+            )
+        cache.catalog_invalidate(namespaces=["popular"])
+    client.delete(FLUSHING_KEY)
+    views = sum(counted.values())
+    logger.info("product_views_flushed", products=len(counted), views=views)
+    return {"products": len(counted), "views": views}
