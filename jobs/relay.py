@@ -11,13 +11,16 @@ SKIP LOCKED, and a message sent twice is harmless (the claim runs a job once).
 import signal
 import threading
 import time
+from datetime import timedelta
 from types import FrameType
 
 import psycopg
 import structlog
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, transaction
+from django.utils import timezone
 
+import jobs
 from jobs.services import jobs_publish_due, jobs_republish_stale, jobs_requeue_lapsed
 
 logger = structlog.get_logger("bazaar.jobs.relay")
@@ -84,6 +87,22 @@ def _wait(
         return None
 
 
+def _enqueue_startup_jobs() -> None:
+    """Jobs the stack runs once it is up (JOB_STARTUP_JOBS, e.g. cache warming),
+    due JOB_STARTUP_DELAY seconds from now so start-up never waits on them."""
+    run_at = timezone.now() + timedelta(seconds=settings.JOB_STARTUP_DELAY)
+    for job_type in settings.JOB_STARTUP_JOBS:
+        try:
+            with transaction.atomic():
+                jobs.enqueue(
+                    job_type, {}, run_at=run_at, dedupe_key=f"startup:{job_type}"
+                )
+        except DatabaseError as exc:
+            logger.warning(
+                "startup_job_failed", job_type=job_type, error=str(exc)[:200]
+            )
+
+
 def run_forever(stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
 
@@ -94,6 +113,7 @@ def run_forever(stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     logger.info("relay_started", interval=settings.JOB_RELAY_INTERVAL)
+    _enqueue_startup_jobs()
     listener = _listen()
     last_sweep = last_lease_check = 0.0
     while not stop.is_set():

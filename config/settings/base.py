@@ -224,6 +224,9 @@ JOB_ASYNC_COMMIT = env.bool("JOB_ASYNC_COMMIT", default=True)
 JOB_PUBLISH_TIMEOUT = env.float("JOB_PUBLISH_TIMEOUT", default=0.5)
 # Extra modules registering job types (tests use it for their own handlers).
 JOB_EXTRA_MODULES = env.list("JOB_EXTRA_MODULES", default=[])
+# Jobs the relay enqueues when it starts, due JOB_STARTUP_DELAY seconds later.
+JOB_STARTUP_JOBS = env.list("JOB_STARTUP_JOBS", default=["cache.warm"])
+JOB_STARTUP_DELAY = env.int("JOB_STARTUP_DELAY", default=10)
 
 # --- Email --------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

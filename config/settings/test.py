@@ -31,3 +31,6 @@ STORAGES = {
 
 # Job types used only by the tests (tests/jobs/handlers.py), in every process.
 JOB_EXTRA_MODULES = ["tests.jobs.handlers"]
+
+# The relay's start-up jobs would land in tests' job tables.
+JOB_STARTUP_JOBS: list[str] = []
