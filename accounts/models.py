@@ -1,8 +1,16 @@
-"""The user model: email is the login, unique regardless of case."""
+"""Users, their login sessions (refresh-token families), one-time codes, audit."""
 
+import uuid
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
+
+from accounts.enums import CodePurpose, RevokeReason, SecurityEventKind
 
 
 class UserManager(BaseUserManager["User"]):
@@ -48,6 +56,11 @@ class User(AbstractUser):
     email = models.EmailField("email address", max_length=254, unique=True)
     is_seller = models.BooleanField(default=False)
     is_verified = models.BooleanField(default=False)
+    # Bumped by logout-all: every Django (cookie) session of the user ends,
+    # because the session auth hash below changes with it.
+    session_epoch = models.PositiveIntegerField(default=0)
+    # Set when the account was deleted (anonymised); the row stays for orders.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()  # type: ignore[misc]
 
@@ -66,6 +79,153 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.email
 
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django's hash covers the password only; the epoch lets logout-all end
+        # cookie sessions without touching the password. Epoch 0 keeps Django's
+        # value, so adding the field logged nobody out.
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.email.split("@", 1)[0]
+
+
+class Session(models.Model):
+    """A login: one family of refresh tokens, rotated on every refresh.
+
+    Only the hash of the current (and the previous) refresh token's ``jti`` is
+    kept, never a token. ``expires_at`` is the absolute deadline (also the
+    refresh token's ``exp``); ``idle_expires_at`` slides with activity.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="auth_sessions",
+        db_index=False,  # covered by session_user_created_idx
+    )
+    created_at = models.DateTimeField()
+    last_activity_at = models.DateTimeField()
+    idle_expires_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(
+        max_length=32, choices=RevokeReason.choices, blank=True
+    )
+    user_agent = models.CharField(max_length=512, blank=True)
+    ua_family = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    # Distinct addresses seen on this session (capped), for the suspicious rule.
+    ips = ArrayField(models.GenericIPAddressField(), default=list, blank=True)
+    suspicion = models.PositiveSmallIntegerField(default=0)
+    generation = models.PositiveIntegerField(default=1)
+    refresh_jti_hash = models.CharField(max_length=64)
+    previous_jti_hash = models.CharField(max_length=64, blank=True)
+    # When the current generation was issued: the grace window starts here.
+    rotated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(idle_expires_at__lte=F("expires_at")),
+                name="session_idle_within_absolute",
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | ~Q(revoke_reason=""),
+                name="session_revoked_has_reason",
+            ),
+        ]
+        indexes = [
+            # "My sessions" and revoke-all.
+            models.Index(
+                fields=["user", "-created_at"], name="session_user_created_idx"
+            ),
+            # cleanup_sessions scans by deadline.
+            models.Index(fields=["expires_at"], name="session_expires_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}/{self.pk}"
+
+    @property
+    def refresh_expires_at(self):
+        """The sooner of the two deadlines (API.md's ``refresh_expires_at``)."""
+        return min(self.idle_expires_at, self.expires_at)
+
+    def is_live(self, at) -> bool:
+        return self.revoked_at is None and at < self.refresh_expires_at
+
+
+class OneTimeCode(models.Model):
+    """An emailed secret (OTP, reset code, unlock link); only its HMAC is kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="one_time_codes",
+        db_index=False,  # covered by onetimecode_user_purpose_idx
+    )
+    purpose = models.CharField(max_length=32, choices=CodePurpose.choices)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["user", "purpose", "-created_at"],
+                name="onetimecode_user_purpose_idx",
+            ),
+            models.Index(fields=["code_hash"], name="onetimecode_hash_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} for {self.user_id}"
+
+
+class SecurityEvent(models.Model):
+    """Audit log of authentication events, with the address and user agent."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events",
+        db_index=False,  # covered by securityevent_user_kind_idx
+    )
+    session = models.ForeignKey(
+        Session,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events",
+    )
+    kind = models.CharField(max_length=32, choices=SecurityEventKind.choices)
+    created_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            # Lockout's database fallback counts recent failures per user.
+            models.Index(
+                fields=["user", "kind", "-created_at"],
+                name="securityevent_user_kind_idx",
+            ),
+            models.Index(fields=["-created_at"], name="securityevent_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

@@ -14,6 +14,7 @@ api_patterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("jobs.api.urls")),
     path("", include("catalog.api.urls")),
+    path("auth/", include("accounts.api.urls")),
 ]
 
 urlpatterns = [

@@ -4,6 +4,8 @@ Every knob has a development-friendly default; ``production.py`` removes the
 defaults that must never reach production (secrets) and tightens the rest.
 """
 
+import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -246,9 +248,64 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Argon2id at OWASP's 19 MiB, t=2, p=1 (verifies Django's argon2 hashes too).
+    "accounts.hashers.Argon2idPasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Django's login (admin, browsable API) obeys the API's lockout.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]
+# Password hashes one process runs at once, and how long a request waits for
+# a slot before answering 503.
+PASSWORD_HASH_CONCURRENCY = env.int("PASSWORD_HASH_CONCURRENCY", default=2)
+PASSWORD_HASH_WAIT_SECONDS = env.float("PASSWORD_HASH_WAIT_SECONDS", default=5.0)
+
+# --- Accounts: JWT sessions, lockout, one-time codes --------------------------
+# Tokens are signed with their own key, never SECRET_KEY. In development it
+# defaults to a key derived from SECRET_KEY; production requires it.
+JWT_SIGNING_KEY = (
+    env.str("JWT_SIGNING_KEY", default="")
+    or hashlib.sha256(f"bazaar-jwt-signing-key:{SECRET_KEY}".encode()).hexdigest()
+)
+# Keys rotated out: still verify (by the token's kid) until their tokens expire.
+JWT_PREVIOUS_SIGNING_KEYS = env.list("JWT_PREVIOUS_SIGNING_KEYS", default=[])
+JWT_ISSUER = env.str("JWT_ISSUER", default="bazaar")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="bazaar-api")
+JWT_LEEWAY_SECONDS = env.int("JWT_LEEWAY_SECONDS", default=0)
+ACCESS_TOKEN_MINUTES = env.int("ACCESS_TOKEN_MINUTES", default=15)
+SESSION_IDLE_DAYS = env.int("SESSION_IDLE_DAYS", default=7)
+SESSION_MAX_DAYS = env.int("SESSION_MAX_DAYS", default=30)
+REFRESH_GRACE_SECONDS = env.int("REFRESH_GRACE_SECONDS", default=10)
+SESSION_ACTIVITY_WRITE_SECONDS = env.int("SESSION_ACTIVITY_WRITE_SECONDS", default=60)
+SESSION_STATE_CACHE_SECONDS = env.int("SESSION_STATE_CACHE_SECONDS", default=300)
+USER_STATE_CACHE_SECONDS = env.int("USER_STATE_CACHE_SECONDS", default=300)
+SESSION_SUSPICIOUS_IPS = env.int("SESSION_SUSPICIOUS_IPS", default=5)
+SESSION_SUSPICION_LIMIT = env.int("SESSION_SUSPICION_LIMIT", default=3)
+LOGIN_RATE_PER_IP = env.int("LOGIN_RATE_PER_IP", default=30)
+LOGIN_LOCK_THRESHOLD = env.int("LOGIN_LOCK_THRESHOLD", default=5)
+LOGIN_FAILURE_WINDOW_MINUTES = env.int("LOGIN_FAILURE_WINDOW_MINUTES", default=15)
+LOGIN_LOCK_MINUTES = env.int("LOGIN_LOCK_MINUTES", default=15)
+REGISTER_RATE_PER_IP_HOUR = env.int("REGISTER_RATE_PER_IP_HOUR", default=10)
+REFRESH_RATE_PER_MINUTE = env.int("REFRESH_RATE_PER_MINUTE", default=60)
+OTP_MINUTES = env.int("OTP_MINUTES", default=10)
+OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
+OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", default=60)
+PASSWORD_RESET_MINUTES = env.int("PASSWORD_RESET_MINUTES", default=15)
+ACCOUNT_UNLOCK_URL = env.str(
+    "ACCOUNT_UNLOCK_URL", default="http://127.0.0.1:8000/unlock?token={token}"
+)
+# simplejwt's own settings, for anything that reads them; accounts.tokens
+# builds its key-ring backend from the JWT_* settings above.
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "AUDIENCE": JWT_AUDIENCE,
+    "ISSUER": JWT_ISSUER,
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=ACCESS_TOKEN_MINUTES),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_CLAIM": "sub",
+    "TOKEN_TYPE_CLAIM": "typ",
+    "UPDATE_LAST_LOGIN": False,
+}
 
 # --- API --------------------------------------------------------------------
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
@@ -257,6 +314,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so an anonymous call gets 401 with WWW-Authenticate.
+        "accounts.authentication.SessionJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

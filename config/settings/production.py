@@ -1,9 +1,17 @@
 """Production settings: secrets must come from the environment, no defaults."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env
+from config.settings.base import SIMPLE_JWT, env
 
 SECRET_KEY = env.str("SECRET_KEY")
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY")
+if len(JWT_SIGNING_KEY) < 32 or JWT_SIGNING_KEY == SECRET_KEY:
+    raise ImproperlyConfigured(
+        "JWT_SIGNING_KEY must be at least 32 characters and differ from SECRET_KEY."
+    )
+SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": JWT_SIGNING_KEY}
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DEBUG = False
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
