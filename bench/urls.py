@@ -1,10 +1,21 @@
-"""Two views that differ only by one ``jobs.enqueue`` (bench/jobs.py, part 3)."""
+"""Comparison views for the benchmarks, mounted beside the project's URLs.
+
+- bench/jobs.py: two views that differ only by one ``jobs.enqueue``.
+- bench/auth.py: ``/api/auth/me`` with authentication off, loading the user
+  named by a header and rendering the same serializer (the same bytes).
+"""
 
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 import jobs
+from accounts import selectors
+from accounts.api.serializers import ProfileOutput
+from accounts.api.views import MeApi
 
 
 def with_enqueue(request: HttpRequest) -> JsonResponse:
@@ -19,7 +30,19 @@ def without_enqueue(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
+class MeWithoutAuthApi(MeApi):
+    """``MeApi.get`` minus authentication: same query, same serializer."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        user = selectors.user_get(user_id=int(request.headers["X-Bench-User"]))
+        return Response(ProfileOutput(user).data)
+
+
 urlpatterns = [
+    path("bench/me-without-auth", MeWithoutAuthApi.as_view()),
     path("bench/with-enqueue", with_enqueue),
     path("bench/without-enqueue", without_enqueue),
     path("", include("config.urls")),

@@ -1,0 +1,103 @@
+"""HTTP benchmarking: gunicorn as in the Procfile, wrk as the load generator.
+
+gunicorn runs pinned to CPU 0 and wrk to CPU 1, so the load generator never
+competes with the server for a core; PostgreSQL and Redis are left unpinned.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bench.common import ROOT, start, stop
+
+PORT = int(os.environ.get("BENCH_PORT", "8099"))
+BASE = f"http://127.0.0.1:{PORT}"
+
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        sys.exit(
+            "wrk is not installed: apt-get install wrk (Debian) or brew install wrk"
+        )
+    return path
+
+
+@contextmanager
+def gunicorn(workers: int = 2, **env: str) -> Iterator[str]:
+    """Serve the project (bench.settings) with gunicorn on CPU 0."""
+    proc = start(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "-c",
+            "config/gunicorn.py",
+            "--workers",
+            str(workers),
+        ],
+        cpus="0",
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        WEB_PORT=str(PORT),
+        GUNICORN_MAX_REQUESTS="0",
+        LOG_LEVEL="WARNING",
+        **env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{BASE}/health", timeout=1).read()  # noqa: S310
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("gunicorn did not come up") from None
+                time.sleep(0.2)
+        yield BASE
+    finally:
+        stop(proc)
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: int = 10,
+    connections: int = 16,
+    threads: int = 1,
+    headers: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """Run wrk pinned to CPU 1; return requests/s and latency percentiles (ms)."""
+    cmd = [
+        "taskset",
+        "-c",
+        "1",
+        require_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+    ]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run(
+        [*cmd, url], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct in ("50", "90", "99"):
+        match = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
+        value, unit = float(match.group(1)), match.group(2)
+        figures[f"p{pct}_ms"] = (
+            value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+        )
+    total = re.search(r"(\d+) requests in", out)
+    figures["requests"] = float(total.group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    figures["non_2xx"] = float(errors.group(1)) if errors else 0.0
+    return figures
