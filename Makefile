@@ -43,3 +43,4 @@ bench: $(VENV)/.installed services
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
 	$(PY) bench/jobs.py --write
 	$(PY) bench/auth.py --write
+	$(PY) bench/catalog.py --write

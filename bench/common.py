@@ -104,7 +104,12 @@ def percentile(values: Sequence[float], q: float) -> float:
 def spread(values: Sequence[float]) -> str:
     """Median with min-max, for quoting a figure measured over rounds."""
     low, mid, high = min(values), statistics.median(values), max(values)
-    return f"{mid:.3g} (min {low:.3g}, max {high:.3g})"
+    return f"{_figure(mid)} (min {_figure(low)}, max {_figure(high)})"
+
+
+def _figure(value: float) -> str:
+    """Three significant figures, without exponents for large counts."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 def machine() -> str:

@@ -5,8 +5,11 @@
   named by a header and rendering the same serializer (the same bytes).
 """
 
+import os
+from pathlib import Path
+
 from django.db import transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -30,6 +33,17 @@ def without_enqueue(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
+_BARE_BODY: dict[str, bytes] = {}
+
+
+def bare_bytes(request: HttpRequest) -> HttpResponse:
+    """The floor: a plain Django view returning fixed bytes (read once from
+    BENCH_BARE_BODY) through the same middleware and server."""
+    if "body" not in _BARE_BODY:
+        _BARE_BODY["body"] = Path(os.environ["BENCH_BARE_BODY"]).read_bytes()
+    return HttpResponse(_BARE_BODY["body"], content_type="application/json")
+
+
 class MeWithoutAuthApi(MeApi):
     """``MeApi.get`` minus authentication: same query, same serializer."""
 
@@ -43,6 +57,7 @@ class MeWithoutAuthApi(MeApi):
 
 urlpatterns = [
     path("bench/me-without-auth", MeWithoutAuthApi.as_view()),
+    path("bench/bare-bytes", bare_bytes),
     path("bench/with-enqueue", with_enqueue),
     path("bench/without-enqueue", without_enqueue),
     path("", include("config.urls")),
