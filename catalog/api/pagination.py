@@ -49,8 +49,12 @@ def decode_cursor(text: str, *, ordering: str) -> Cursor:
 
 
 def paginated_response(request: Request, page: Page, results: list[Any]) -> Response:
-    """The list body; ``next``/``previous`` keep every other query parameter."""
-    url = request.build_absolute_uri()
+    """The list body; ``next``/``previous`` keep every other query parameter.
+
+    Links are root-relative (``/api/products/?cursor=...``): the same cached
+    page is then right for every host and scheme it is served under.
+    """
+    url = request.get_full_path()
 
     def link(cursor: Cursor | None) -> str | None:
         if cursor is None:

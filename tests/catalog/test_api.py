@@ -168,7 +168,7 @@ def test_next_and_previous_links_walk_the_list_keeping_other_parameters():
     back = client.get(third["previous"]).json()
 
     query = parse_qs(urlsplit(first["next"]).query)
-    assert first["next"].startswith("http://testserver/api/products/?")
+    assert first["next"].startswith("/api/products/?")
     assert (query["ordering"], query["page_size"], query["max_price"]) == (
         ["price"],
         ["2"],

@@ -55,3 +55,17 @@ def test_warm_job_reports_keys_and_time():
     # tree, popular, first page, its top-level category page, its detail
     assert job.result["keys"] == 5
     assert job.result["seconds"] >= 0
+
+
+def test_cached_pages_do_not_depend_on_the_host_they_were_built_for(settings):
+    settings.ALLOWED_HOSTS = ["shop.example", "api.shop.example"]
+    ProductFactory.create_batch(3)
+    # built by the warm job's internal requests (no public host at all)
+    out = StringIO()
+    call_command("warm_cache", stdout=out)
+    assert "0 failed" in out.getvalue()
+    page = APIClient().get("/api/products/?page_size=1", HTTP_HOST="api.shop.example")
+    assert page.status_code == 200
+    assert page.json()["next"].startswith("/api/products/?")
+    first = APIClient().get("/api/products/", HTTP_HOST="shop.example")
+    assert first["X-Cache"] == "HIT"
