@@ -10,7 +10,6 @@
    over >= 500 sequential calls.
 """
 
-import argparse
 import json
 import statistics
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import percentile, pin_self, setup_django, spread, write_section
-from bench.web import gunicorn, wrk
+from bench.web import alternate, gunicorn, parser
 
 EMAIL = "bench-auth@bench.bazaar.local"
 PASSWORD = "bench-auth-password-42"  # noqa: S105 - a throwaway benchmark account
@@ -40,15 +39,9 @@ def post(url: str, body: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--refreshes", type=int, default=600)
-    parser.add_argument("--write", action="store_true")
-    args = parser.parse_args()
+    options = parser(__doc__)
+    options.add_argument("--refreshes", type=int, default=600)
+    args = options.parse_args()
 
     setup_django(ENV)
     pinned = pin_self(1)
@@ -58,35 +51,22 @@ def main() -> None:
         EMAIL, PASSWORD, is_verified=True
     )
     arms = {"authenticated": "/api/auth/me", "auth off": "/bench/me-without-auth"}
-    rates: dict[str, list[float]] = {name: [] for name in arms}
-    p99s: dict[str, list[float]] = {name: [] for name in arms}
     with gunicorn(workers=2, **ENV) as base:
         tokens = post(f"{base}/api/auth/login", {"email": EMAIL, "password": PASSWORD})
         headers = {
             "authenticated": {"Authorization": f"Bearer {tokens['access']}"},
             "auth off": {"X-Bench-User": str(user.pk)},
         }
-        for name, path in arms.items():  # warm-up, and check both answer alike
-            wrk(base + path, seconds=2, connections=4, headers=headers[name])
-        for round_no in range(args.rounds):
-            order = list(arms) if round_no % 2 == 0 else list(reversed(arms))
-            for name in order:
-                figures = wrk(
-                    base + arms[name],
-                    seconds=args.seconds,
-                    connections=args.connections,
-                    headers=headers[name],
-                )
-                if figures["non_2xx"]:
-                    raise SystemExit(
-                        f"{name}: {figures['non_2xx']:.0f} non-2xx answers"
-                    )
-                rates[name].append(figures["rps"])
-                p99s[name].append(figures["p99_ms"])
-                print(
-                    f"  round {round_no + 1} {name}: {figures['rps']:.0f} req/s",
-                    flush=True,
-                )
+        figures = alternate(
+            base,
+            arms,
+            headers,
+            rounds=args.rounds,
+            seconds=args.seconds,
+            connections=args.connections,
+        )
+        rates = {name: [f["rps"] for f in runs] for name, runs in figures.items()}
+        p99s = {name: [f["p99_ms"] for f in runs] for name, runs in figures.items()}
         refresh = tokens["refresh"]
         timings = []
         for _ in range(args.refreshes):

@@ -11,7 +11,6 @@ Still to come: the comparison with DRF's ListAPIView + cache_page, search p50
 and its scale curve, deep-page latency, and 304 revalidation throughput.
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, pin_self, setup_django, spread, write_section
-from bench.web import gunicorn, wrk
+from bench.web import alternate, gunicorn, parser
 
 BARE_BODY = ROOT / "bench" / "out" / "bare_body.json"
 
@@ -51,15 +50,9 @@ def seed(products: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--products", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--write", action="store_true")
-    args = parser.parse_args()
+    options = parser(__doc__)
+    options.add_argument("--products", type=int, default=10_000)
+    args = options.parse_args()
 
     BARE_BODY.parent.mkdir(parents=True, exist_ok=True)
     setup_django({"BENCH_BARE_BODY": str(BARE_BODY)})
@@ -67,25 +60,20 @@ def main() -> None:
     pinned = pin_self(1)
     json_only = {"Accept": "application/json"}
     arms = {"cached list": "/api/products/", "bare view": "/bench/bare-bytes"}
-    rates: dict[str, list[float]] = {name: [] for name in arms}
     with gunicorn(BENCH_BARE_BODY=str(BARE_BODY)) as base:
         request = urllib.request.Request(  # noqa: S310 - loopback only
             f"{base}/api/products/", headers=json_only
         )
         BARE_BODY.write_bytes(urllib.request.urlopen(request).read())  # noqa: S310
-        for path in arms.values():  # warm-up: entry built, bytes loaded
-            wrk(base + path, seconds=2, connections=4, headers=json_only)
-        for round_no in range(args.rounds):
-            order = list(arms) if round_no % 2 == 0 else list(reversed(arms))
-            for name in order:
-                figures = wrk(
-                    base + arms[name],
-                    seconds=args.seconds,
-                    connections=args.connections,
-                    headers=json_only,
-                )
-                rates[name].append(figures["rps"])
-                print(f"  round {round_no + 1} {name}: {figures['rps']:.0f} req/s")
+        figures = alternate(
+            base,
+            arms,
+            dict.fromkeys(arms, json_only),
+            rounds=args.rounds,
+            seconds=args.seconds,
+            connections=args.connections,
+        )
+    rates = {name: [f["rps"] for f in runs] for name, runs in figures.items()}
     ratios = [
         c / b for c, b in zip(rates["cached list"], rates["bare view"], strict=True)
     ]

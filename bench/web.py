@@ -4,6 +4,7 @@ gunicorn runs pinned to CPU 0 and wrk to CPU 1, so the load generator never
 competes with the server for a core; PostgreSQL and Redis are left unpinned.
 """
 
+import argparse
 import os
 import re
 import shutil
@@ -100,4 +101,48 @@ def wrk(
     figures["requests"] = float(total.group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     figures["non_2xx"] = float(errors.group(1)) if errors else 0.0
+    return figures
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every HTTP benchmark takes; callers add their own."""
+    parsed = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parsed.add_argument("--rounds", type=int, default=5)
+    parsed.add_argument("--seconds", type=int, default=10)
+    parsed.add_argument("--connections", type=int, default=16)
+    parsed.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    return parsed
+
+
+def alternate(
+    base: str,
+    arms: dict[str, str],
+    headers: dict[str, dict[str, str]],
+    *,
+    rounds: int,
+    seconds: int,
+    connections: int,
+) -> dict[str, list[dict[str, float]]]:
+    """Run wrk on each arm in turn, order reversed every other round, after a
+    warm-up of each; refuses results that include non-2xx answers."""
+    for name, path in arms.items():
+        wrk(base + path, seconds=2, connections=4, headers=headers[name])
+    figures: dict[str, list[dict[str, float]]] = {name: [] for name in arms}
+    for round_no in range(rounds):
+        order = list(arms) if round_no % 2 == 0 else list(reversed(arms))
+        for name in order:
+            result = wrk(
+                base + arms[name],
+                seconds=seconds,
+                connections=connections,
+                headers=headers[name],
+            )
+            if result["non_2xx"]:
+                raise SystemExit(f"{name}: {result['non_2xx']:.0f} non-2xx answers")
+            figures[name].append(result)
+            print(
+                f"  round {round_no + 1} {name}: {result['rps']:.0f} req/s", flush=True
+            )
     return figures
