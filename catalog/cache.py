@@ -2,7 +2,8 @@
 
 One mechanism for every cached catalog GET. An entry holds a rendered body
 (plain or gzip), its strong ETag, and the version tokens it was built under:
-one per namespace (``products``, ``categories``, ``popular``, ``leaderboard``),
+one per namespace (``products``, ``product``, ``categories``, ``popular``,
+``leaderboard``),
 one per tag (``product:{id}``, ``category:{id}``) and a global epoch. A write
 replaces the tokens it touches once its transaction commits
 (``catalog_invalidate``), so the next read sees a mismatch and rebuilds.
@@ -38,7 +39,6 @@ from monitoring import metrics
 
 logger = structlog.get_logger("bazaar.catalog.cache")
 
-NAMESPACES = ("products", "product", "categories", "popular", "leaderboard")
 PREFIX = "bz:catalog"
 EPOCH = "epoch"
 VARIANTS = ("identity", "gzip")
@@ -116,14 +116,19 @@ def request_digest(request: HttpRequest, namespace: str, params: Sequence[str]) 
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def _build(compute: Compute, tokens: str) -> dict[str, Entry]:
+def _build(
+    compute: Compute, tokens: str, variants: Iterable[str] = VARIANTS
+) -> dict[str, Entry]:
+    """Render once; make the requested representations (stored entries get both)."""
     status, body = compute()
     now = time.time()
-    packed = gzip.compress(body, compresslevel=6, mtime=0)
-    return {
-        "identity": Entry(status, etag_for(body, "identity"), now, tokens, body),
-        "gzip": Entry(status, etag_for(body, "gzip"), now, tokens, packed),
-    }
+    entries = {}
+    for variant in variants:
+        payload = (
+            gzip.compress(body, compresslevel=6, mtime=0) if variant == "gzip" else body
+        )
+        entries[variant] = Entry(status, etag_for(body, variant), now, tokens, payload)
+    return entries
 
 
 def _respond(
@@ -203,7 +208,9 @@ class _Lookup:
             return self.bypass()
 
     def bypass(self) -> HttpResponse:
-        return self.respond(_build(self.compute, "")[self.variant], BYPASS)
+        # Nothing is stored, so only the representation asked for is made.
+        entry = _build(self.compute, "", (self.variant,))[self.variant]
+        return self.respond(entry, BYPASS)
 
     def ensure_tokens(self, client: Any) -> str:
         """Current tokens, creating missing ones (SET NX keeps a racer's token)."""

@@ -167,10 +167,17 @@ def test_expired_entry_is_served_while_another_process_rebuilds(settings):
     compute = Counter()
     request = rf.get("/api/products/")
     cache.serve(request, namespace="products", compute=compute, ttl=1)
-    time.sleep(1.05)  # the entry's own freshness is what expires here
     lookup = cache._Lookup(
         request, namespace="products", compute=compute, tags=(), params=(), ttl=1
     )
+    # age the stored entries past their freshness instead of waiting for it
+    redis = get_redis_connection("default")
+    for variant in cache.VARIANTS:
+        entry = cache.Entry.unpack(redis.get(lookup.key(variant)))
+        aged = cache.Entry(
+            entry.status, entry.etag, entry.created - 5, entry.tokens, entry.body
+        )
+        redis.set(lookup.key(variant), aged.pack())
     get_redis_connection("default").set(
         lookup.lock, b"1", px=2000
     )  # a rebuild is under way
@@ -217,3 +224,16 @@ def test_invalidation_lost_to_an_outage_resets_everything_once_redis_answers(
     cache.breaker.open_until = 0.0
     assert get(compute=compute)["X-Cache"] == "MISS"  # the global epoch moved
     assert not cache.breaker.lost_invalidation
+
+
+def test_bypass_still_serves_each_encoding(settings):
+    caches = {alias: dict(conf) for alias, conf in settings.CACHES.items()}
+    caches["default"]["LOCATION"] = f"redis://127.0.0.1:{closed_port()}/1"
+    settings.CACHES = caches
+    plain = get(compute=Counter())
+    zipped = get(compute=Counter(), HTTP_ACCEPT_ENCODING="gzip")
+    assert (plain["X-Cache"], zipped["X-Cache"]) == ("BYPASS", "BYPASS")
+    assert "Content-Encoding" not in plain
+    assert zipped["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(zipped.content)) == json.loads(plain.content)
+    assert zipped["ETag"] == cache.etag_for(plain.content, "gzip")
