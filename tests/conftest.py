@@ -36,14 +36,3 @@ def _clean_redis() -> Iterator[None]:
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
-
-
-@pytest.fixture
-def celery_worker_app():
-    """A real Celery worker consuming from the test broker (Redis DB 10)."""
-    from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
-
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False):
-        yield app

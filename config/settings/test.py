@@ -5,7 +5,7 @@ from config.settings.base import REDIS_URL, env, redis_db_url
 
 # Dedicated Redis databases so a test run never touches development data
 # (0-2) or benchmarks (3-5). Two runs side by side take different blocks of
-# four (TEST_REDIS_DB_BASE 8 or 12) and different TEST_DATABASE_NAMEs.
+# three (TEST_REDIS_DB_BASE 8 or 12) and different TEST_DATABASE_NAMEs.
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default=REDIS_URL)
 TEST_REDIS_DB_BASE = env.int("TEST_REDIS_DB_BASE", default=8)
 CELERY_BROKER_URL = redis_db_url(TEST_REDIS_URL, TEST_REDIS_DB_BASE)
@@ -18,8 +18,6 @@ CACHES["security"]["LOCATION"] = SECURITY_CACHE_URL
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False
-# The test worker returns results so a test can wait on them.
-CELERY_RESULT_BACKEND = redis_db_url(TEST_REDIS_URL, TEST_REDIS_DB_BASE + 3)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 
 # Static files are not built for tests: plain storage, no WhiteNoise.

@@ -1,14 +1,28 @@
-"""Celery is wired end to end: a real worker consumes from the real broker."""
+"""Celery is wired end to end: a real worker runs the platform's canary job."""
 
-from jobs.tasks.maintenance import ping
+import pytest
+from django.db import transaction
+
+import jobs
+from jobs.enums import JobStatus
+from jobs.models import JobRecord
+from tests.jobs.conftest import wait_until
 
 
-def test_a_real_worker_runs_a_task(celery_worker_app):
-    result = ping.delay()
-    assert result.get(timeout=20) == "pong"
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_canary_job(thread_worker, relay):
+    thread_worker()
+    relay()
+    with transaction.atomic():
+        job = jobs.enqueue("maintenance.noop", {})
+    done = wait_until(
+        lambda: JobRecord.objects.filter(pk=job.pk, status=JobStatus.SUCCEEDED).first()
+    )
+    assert done.result == {"ok": True}
+    assert done.worker
 
 
-def test_only_json_is_accepted(settings):
+def test_only_json_is_accepted():
     from config.celery import app
 
     assert app.conf.accept_content == ["json"]
