@@ -107,7 +107,9 @@ def test_job_status_api_for_owner_staff_and_others(client):
     with transaction.atomic():
         job = jobs.enqueue("testing.count", {}, user=owner)
     url = f"/api/jobs/{job.pk}"
-    assert client.get(url).status_code in (401, 403)
+    anonymous = client.get(url)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "not_authenticated"
     client.force_login(stranger)
     assert client.get(url).status_code == 404
     client.force_login(owner)
