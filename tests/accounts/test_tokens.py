@@ -155,6 +155,48 @@ def test_wrong_audience_and_issuer_are_refused(tokens):
     assert_refused(forge(without_aud, key=key, kid=kid))
 
 
+def test_audience_list_naming_this_api_is_accepted(tokens):
+    claims = claims_of(tokens["access"])
+    kid = header_of(tokens["access"])["kid"]
+    key = django_settings.JWT_SIGNING_KEY
+    token = forge({**claims, "aud": ["other-api", "bazaar-api"]}, key=key, kid=kid)
+
+    assert me(token).status_code == 200
+    assert_refused(forge({**claims, "aud": ["other-api"]}, key=key, kid=kid))
+
+
+def sign(header_segment: str, payload_segment: str) -> str:
+    """A correctly signed token around segments that need not be valid JSON."""
+    import hashlib
+    import hmac
+
+    signing_input = f"{header_segment}.{payload_segment}"
+    mac = hmac.new(
+        django_settings.JWT_SIGNING_KEY.encode(), signing_input.encode(), hashlib.sha256
+    ).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def test_signed_but_malformed_segments_are_refused(tokens):
+    header = header_of(tokens["access"])
+    claims = claims_of(tokens["access"])
+    raw = base64.urlsafe_b64encode(b"not json").rstrip(b"=").decode()
+    array = base64.urlsafe_b64encode(b"[1,2]").rstrip(b"=").decode()
+
+    assert_refused(sign(b64(header), raw))
+    assert_refused(sign(b64(header), array))
+    assert_refused(sign(array, b64(claims)))
+    assert_refused(sign(b64({**header, "crit": ["exp"]}), b64(claims)))
+    missing_sid = {k: v for k, v in claims.items() if k != "sid"}
+    assert_refused(sign(b64(header), b64(missing_sid)))
+    # Padding, whitespace and characters outside base64url never verify.
+    valid = sign(b64(header), b64(claims))
+    assert me(valid).status_code == 200
+    assert_refused(valid + "=")
+    assert_refused(valid.replace(".", ".+", 1))
+    assert_refused(valid + ".")
+
+
 def test_unknown_or_missing_kid_is_refused(tokens):
     claims = claims_of(tokens["access"])
     key = django_settings.JWT_SIGNING_KEY
