@@ -4,23 +4,79 @@ Each message gets an ``EmailLog`` when it is enqueued, with a Message-ID fixed
 from the job id. If a worker dies after the SMTP server accepted a message but
 before the log said so, the retry sends the same Message-ID again, so the copy
 is recognisable as a duplicate by the receiving side and in our log.
+
+Secrets an email carries (one-time codes, unlock links) travel in the job's
+``sealed`` field, encrypted with a key derived from ``SECRET_KEY``: the jobs
+table, its admin pages and the job-status API never show them in clear, and
+they are merged into the template context only at render time.
 """
 
+import base64
+import hashlib
+import json
 from email.utils import parseaddr
 from typing import Any
 
 import structlog
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from jobs.enums import EmailStatus
+from jobs.exceptions import PermanentJobError
 from jobs.models import EmailLog, JobRecord
 
 logger = structlog.get_logger("bazaar.mail")
 
 TEMPLATE_DIR = "emails"
+
+
+def _fernet(secret: str) -> Fernet:
+    digest = hashlib.sha256(b"bazaar-job-sealed:" + secret.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _sealer() -> MultiFernet:
+    # Seal with SECRET_KEY; open with it or any fallback, so rotating the key
+    # does not strand emails already queued.
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return MultiFernet([_fernet(secret) for secret in secrets])
+
+
+def seal(values: dict[str, Any]) -> str:
+    """Encrypt template values that must not sit in the jobs table in clear."""
+    return _sealer().encrypt(json.dumps(values).encode()).decode()
+
+
+def unseal(sealed: str) -> dict[str, Any]:
+    try:
+        return json.loads(_sealer().decrypt(sealed.encode()))
+    except InvalidToken:
+        # A key rotated away without a fallback: the email cannot be rendered
+        # and retrying will not help.
+        raise PermanentJobError(
+            "the sealed part of this email cannot be decrypted"
+        ) from None
+
+
+def email_payload(
+    *, to: str, template: str, context: dict[str, Any], secret: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The ``email.send`` payload; ``secret`` values are sealed."""
+    payload: dict[str, Any] = {"to": to, "template": template, "context": context}
+    if secret:
+        payload["sealed"] = seal(secret)
+    return payload
+
+
+def email_context(payload: dict[str, Any]) -> dict[str, Any]:
+    """The template context of a payload, with its sealed values opened."""
+    context = dict(payload.get("context", {}))
+    if payload.get("sealed"):
+        context.update(unseal(payload["sealed"]))
+    return context
 
 
 def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -65,7 +121,7 @@ def email_deliver(*, job: JobRecord) -> dict[str, Any]:
     if log.status == EmailStatus.SENT:
         return {"email_log_id": log.pk, "already_sent": True}
     subject, text, html = email_render(
-        template=log.template, context=job.payload.get("context", {})
+        template=log.template, context=email_context(job.payload)
     )
     log.status = EmailStatus.SENDING
     log.subject = subject[:300]

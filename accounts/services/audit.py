@@ -10,6 +10,7 @@ from accounts.client import Client
 from accounts.enums import SecurityEventKind
 from accounts.models import SecurityEvent, Session, User
 from jobs.enums import Priority
+from jobs.mail import email_payload
 
 
 def security_event_record(
@@ -35,12 +36,18 @@ def security_event_record(
 
 
 def email_queue(
-    *, user: User, template: str, context: dict[str, Any], priority: Priority
+    *,
+    user: User,
+    template: str,
+    context: dict[str, Any],
+    priority: Priority,
+    secret: dict[str, Any] | None = None,
 ) -> None:
-    """Queue an ``email.send`` job in the caller's transaction."""
+    """Queue an ``email.send`` job in the caller's transaction; ``secret``
+    values (codes, unlock links) are sealed in the job, never stored in clear."""
     jobs.enqueue(
         "email.send",
-        {"to": user.email, "template": template, "context": context},
+        email_payload(to=user.email, template=template, context=context, secret=secret),
         priority=priority,
         user=user,
     )
@@ -58,8 +65,8 @@ def security_alert_queue(
             "when": now.strftime("%Y-%m-%d %H:%M UTC"),
             "ip": client.ip or "",
             "user_agent": client.user_agent[:200],
-            "unlock_url": unlock_url,
         },
+        secret={"unlock_url": unlock_url} if unlock_url else None,
         priority=Priority.CRITICAL,
     )
 

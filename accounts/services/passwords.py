@@ -106,7 +106,8 @@ def password_reset_request(*, email: str, client: Client, now: datetime) -> None
         email_queue(
             user=user,
             template="password_reset",
-            context={"code": code, "minutes": settings.PASSWORD_RESET_MINUTES},
+            context={"minutes": settings.PASSWORD_RESET_MINUTES},
+            secret={"code": code},
             priority=Priority.CRITICAL,
         )
 

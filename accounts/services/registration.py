@@ -29,7 +29,8 @@ def otp_send(*, user: User, now: datetime) -> None:
     email_queue(
         user=user,
         template="otp",
-        context={"code": code, "minutes": settings.OTP_MINUTES},
+        context={"minutes": settings.OTP_MINUTES},
+        secret={"code": code},
         priority=Priority.CRITICAL,
     )
 

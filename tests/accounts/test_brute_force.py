@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from accounts.enums import SecurityEventKind
 from accounts.models import SecurityEvent
 from jobs.enums import Priority
+from jobs.mail import email_context
 from jobs.models import JobRecord
 from tests.accounts.conftest import REFRESH_URL, login
 from tests.accounts.hashers import CountingHasher
@@ -33,7 +34,8 @@ def unlock_token() -> str:
         type="email.send", payload__template="security_alert"
     )
     assert alert.priority == Priority.CRITICAL
-    url = alert.payload["context"]["unlock_url"]
+    assert "unlock_url" not in alert.payload["context"]
+    url = email_context(alert.payload)["unlock_url"]
     assert url.startswith("http://127.0.0.1:8000/unlock?token=")
     return url.rsplit("=", 1)[1]
 

@@ -1,6 +1,7 @@
 """Registration, email OTP, password change and reset. The end-to-end flows
 read the emailed code from a real SMTP server, through a real worker."""
 
+import json
 import re
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from rest_framework.test import APIClient
 from accounts.enums import CodePurpose, SecurityEventKind
 from accounts.models import OneTimeCode, SecurityEvent, Session, User
 from jobs.enums import Priority
+from jobs.mail import email_context
 from jobs.models import JobRecord
 from tests.accounts.conftest import ME_URL, REFRESH_URL, bearer, login
 from tests.factories import DEFAULT_PASSWORD
@@ -42,7 +44,7 @@ def email_jobs(template: str) -> list[JobRecord]:
 
 
 def queued_code(template: str = "otp") -> str:
-    return email_jobs(template)[-1].payload["context"]["code"]
+    return email_context(email_jobs(template)[-1].payload)["code"]
 
 
 # --- Registration ---------------------------------------------------------------
@@ -68,9 +70,11 @@ def test_register_creates_an_unverified_user_and_queues_two_emails(api_client):
     assert otp.payload["to"] == welcome.payload["to"] == "grace@example.com"
     assert otp.user_id == user.pk
     assert welcome.payload["context"] == {"user_name": "Grace"}
-    # the code is stored hashed only
-    code = otp.payload["context"]["code"]
+    # the code is stored hashed, and the job carries it sealed, never in clear
+    code = email_context(otp.payload)["code"]
     assert re.fullmatch(r"\d{6}", code)
+    assert otp.payload["context"] == {"minutes": 10}
+    assert code not in json.dumps(otp.payload)
     stored = OneTimeCode.objects.get(user=user)
     assert code not in stored.code_hash
     assert stored.expires_at - stored.created_at == timedelta(minutes=10)
@@ -292,7 +296,7 @@ def test_password_reset_revokes_every_session(api_client, tokens, user, clock):
     assert response.status_code == 202
     [job] = email_jobs("password_reset")
     assert job.priority == Priority.CRITICAL
-    code = job.payload["context"]["code"]
+    code = email_context(job.payload)["code"]
 
     weak = api_client.post(
         "/api/auth/password/reset/confirm",
