@@ -49,6 +49,20 @@ def rate_limit_hit(
         raise Throttled(retry_after=retry_after)
 
 
+def code_rate_hit(*, ip: str | None, now: datetime) -> None:
+    """One request to an emailed-code endpoint from ``ip``; 429 past
+    ``CODE_RATE_PER_IP_HOUR``. Counted before the email is looked up, so the
+    answer never depends on whether the account exists."""
+    if ip:
+        rate_limit_hit(
+            scope="codes_ip",
+            ident=ip,
+            limit=settings.CODE_RATE_PER_IP_HOUR,
+            window=3600,
+            now=now,
+        )
+
+
 # --- Login lockout ------------------------------------------------------------
 
 

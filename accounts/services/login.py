@@ -18,6 +18,7 @@ from accounts.exceptions import AccountLocked, InvalidCredentials, InvalidUnlock
 from accounts.hashers import password_check_dummy
 from accounts.models import User
 from accounts.ratelimit import (
+    code_rate_hit,
     login_failure_count,
     login_lock_clear,
     login_lock_get,
@@ -147,6 +148,7 @@ def user_login(*, email: str, password: str, client: Client, now: datetime) -> d
 
 def account_unlock(*, token: str, client: Client, now: datetime) -> None:
     """Lift a login lock with the one-time link emailed when it began."""
+    code_rate_hit(ip=client.ip, now=now)
     with transaction.atomic():
         user = link_consume(purpose=CodePurpose.UNLOCK, token=token, now=now)
         if user is None:

@@ -13,7 +13,7 @@ from accounts.client import Client
 from accounts.enums import CodePurpose, RevokeReason, SecurityEventKind
 from accounts.exceptions import FieldErrors, InvalidCode
 from accounts.models import User
-from accounts.ratelimit import login_lock_clear, rate_limit_hit
+from accounts.ratelimit import code_rate_hit, login_lock_clear, rate_limit_hit
 from accounts.selectors import user_get_by_email
 from accounts.services.audit import email_queue, security_event_record
 from accounts.services.codes import code_consume, code_issue
@@ -78,6 +78,7 @@ def password_change(
 
 def password_reset_request(*, email: str, client: Client, now: datetime) -> None:
     """Email a reset code (CRITICAL) if the account exists; silent otherwise."""
+    code_rate_hit(ip=client.ip, now=now)
     user = user_get_by_email(email=email)
     if user is None or not user.is_active:
         return
@@ -117,6 +118,7 @@ def password_reset_confirm(
 ) -> None:
     """Set the password with the emailed code; every session of the user ends
     (cookie sessions too) and any login lock is lifted."""
+    code_rate_hit(ip=client.ip, now=now)
     user = user_get_by_email(email=email)
     if user is None or not user.is_active:
         raise InvalidCode()

@@ -10,7 +10,7 @@ from accounts.client import Client
 from accounts.enums import CodePurpose, SecurityEventKind
 from accounts.exceptions import EmailTaken, InvalidCode
 from accounts.models import OneTimeCode, User
-from accounts.ratelimit import email_key, rate_limit_hit
+from accounts.ratelimit import code_rate_hit, email_key, rate_limit_hit
 from accounts.selectors import user_get_by_email
 from accounts.services.audit import email_queue, security_event_record
 from accounts.services.codes import code_consume, code_issue
@@ -87,6 +87,7 @@ def user_register(
 def email_verify(*, email: str, code: str, client: Client, now: datetime) -> User:
     """Mark the email verified with its live code; ``InvalidCode`` otherwise
     (the same for unknown emails). Wrong guesses count even though we refuse."""
+    code_rate_hit(ip=client.ip, now=now)
     user = user_get_by_email(email=email)
     if user is None:
         raise InvalidCode()
@@ -138,6 +139,7 @@ def email_request_allowed(
 
 def otp_resend(*, email: str, client: Client, now: datetime) -> None:
     """Send a new code to an unverified account; silently nothing otherwise."""
+    code_rate_hit(ip=client.ip, now=now)
     user = user_get_by_email(email=email)
     if user is None or user.is_verified or not user.is_active:
         return

@@ -113,6 +113,30 @@ def test_locked_attempts_are_not_checked_or_counted(api_client, user):
     )
 
 
+def test_emailed_code_endpoints_share_a_per_ip_limit(clock, user, settings):
+    settings.CODE_RATE_PER_IP_HOUR = 4
+    client = APIClient(REMOTE_ADDR="203.0.113.30")
+    known, unknown = {"email": user.email}, {"email": "nobody@example.com"}
+    answers = [
+        client.post("/api/auth/resend-otp", unknown, format="json").status_code,
+        client.post("/api/auth/password/reset", known, format="json").status_code,
+        client.post(
+            "/api/auth/verify-email", {**unknown, "code": "000000"}, format="json"
+        ).status_code,
+        client.post("/api/auth/unlock", {"token": "x" * 43}, format="json").status_code,
+    ]
+    assert answers == [202, 202, 400, 400]
+
+    # the fifth request is refused whichever email it names, before any lookup
+    for body in (known, unknown):
+        response = client.post("/api/auth/password/reset", body, format="json")
+        assert response.status_code == 429
+        assert response.json()["code"] == "throttled"
+        assert 0 < int(response["Retry-After"]) <= 3600
+    other = APIClient(REMOTE_ADDR="203.0.113.31")
+    assert other.post("/api/auth/resend-otp", known, format="json").status_code == 202
+
+
 def test_per_ip_limit_is_thirty_attempts_a_minute(clock):
     client = APIClient(REMOTE_ADDR="203.0.113.9")
     for n in range(30):
