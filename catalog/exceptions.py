@@ -23,3 +23,9 @@ class SlugTaken(CatalogError):
     status_code = 409
     code = "slug_taken"
     default_detail = "This slug is already in use."
+
+
+class InsufficientStock(CatalogError):
+    status_code = 409
+    code = "insufficient_stock"
+    default_detail = "Not enough stock for this product."

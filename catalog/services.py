@@ -18,7 +18,12 @@ from django.utils.text import slugify
 from accounts.models import User
 from catalog.cache import catalog_invalidate
 from catalog.enums import Currency
-from catalog.exceptions import CategoryCycle, CategoryNotEmpty, SlugTaken
+from catalog.exceptions import (
+    CategoryCycle,
+    CategoryNotEmpty,
+    InsufficientStock,
+    SlugTaken,
+)
 from catalog.models import Category, Product
 from catalog.selectors import category_subtree_ids
 
@@ -255,3 +260,61 @@ def search_index_rebuild(*, concurrently: bool = True) -> dict[str, float]:
         cursor.execute(f"ANALYZE {Product._meta.db_table}")
         timings["analyze"] = time.monotonic() - started
     return timings
+
+
+# --- Stock (orders take and return it) -----------------------------------------
+
+
+def _stock_crossed_zero(rows: list[tuple[int, int, int, str]]) -> None:
+    """Sales do not flush the catalog (product pages live ``CATALOG_TTL``), but
+    selling out or coming back in stock must show at once."""
+    crossed = [
+        (pk, slug) for pk, before, after, slug in rows if (before > 0) != (after > 0)
+    ]
+    if crossed:
+        catalog_invalidate(
+            namespaces=["products", "popular"],
+            tags=[f"product:{value}" for pair in crossed for value in pair],
+        )
+
+
+def _stock_apply(quantities: dict[int, int], sign: int) -> dict[int, int]:
+    ids = sorted(quantities)
+    with transaction.atomic():
+        # Lock in id order: two orders over the same products never deadlock.
+        locked = {
+            pk: (stock, slug, active)
+            for pk, stock, slug, active in Product.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "stock", "slug", "is_active")
+        }
+        rows = []
+        for pk in ids:
+            if pk not in locked or (sign < 0 and not locked[pk][2]):
+                raise InsufficientStock(product_id=pk)
+            before, slug, _ = locked[pk]
+            after = before + sign * quantities[pk]
+            if after < 0:
+                raise InsufficientStock(product_id=pk, available=before)
+            rows.append((pk, before, after, slug))
+        for pk, _, after, _ in rows:
+            Product.objects.filter(pk=pk).update(stock=after)
+    _stock_crossed_zero(rows)
+    return {pk: after for pk, _, after, _ in rows}
+
+
+def stock_take(*, quantities: dict[int, int]) -> dict[int, int]:
+    """Take ``quantities`` (product id → units) from stock, all or nothing, in
+    the caller's transaction; ``InsufficientStock`` names the first product
+    short. Returns the new stock per product."""
+    if any(quantity <= 0 for quantity in quantities.values()):
+        raise ValueError("quantities must be positive")
+    return _stock_apply(quantities, -1)
+
+
+def stock_return(*, quantities: dict[int, int]) -> dict[int, int]:
+    """Put units back (a cancelled or expired order), inactive products too."""
+    if any(quantity <= 0 for quantity in quantities.values()):
+        raise ValueError("quantities must be positive")
+    return _stock_apply(quantities, +1)
