@@ -45,6 +45,8 @@ VARIANTS = ("identity", "gzip")
 LOCK_MS = 5000
 WAIT_FOR_BUILDER = 1.0  # seconds a request waits for another process's build
 HIT, MISS, BYPASS, STALE = "HIT", "MISS", "BYPASS", "STALE"
+# Every namespace a cached view may be built under.
+NAMESPACES = ("products", "product", "categories", "popular", "leaderboard")
 
 Compute = Callable[[], tuple[int, bytes]]
 

@@ -15,6 +15,7 @@ api_patterns = [
     path("", include("jobs.api.urls")),
     path("", include("catalog.api.urls")),
     path("auth/", include("accounts.api.urls")),
+    path("admin/performance/", include("monitoring.api.urls")),
 ]
 
 urlpatterns = [
