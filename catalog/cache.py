@@ -17,6 +17,13 @@ warning per interval; an invalidation lost to the outage bumps the global epoch
 as soon as Redis answers again. When an entry expires, one process rebuilds it
 under a short lock while the others serve the expired copy; on a cold key the
 others wait briefly for the builder instead of all hitting the database.
+
+There is no in-process L1 in front of Redis. Measured on a hit of a 3 KB list
+page, the Redis round trip is about 0.19 ms of the 0.35 ms ``serve`` takes,
+and a small share of a whole request through gunicorn (bench/catalog.py), so
+an L1 could gain a few per cent at most; and any L1 lifetime, even one
+second, would let another process answer with a copy older than a write it
+did not see, which breaks API.md's "visible on the next read".
 """
 
 import gzip
