@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.views import unlock_page
 from config.api.exceptions import json_not_found
 from config.api.views import ApiRootApi
 from monitoring import views as monitoring_views
@@ -22,6 +23,7 @@ urlpatterns = [
     path("health", monitoring_views.health, name="health"),
     path("ready", monitoring_views.ready, name="ready"),
     path("admin/", admin.site.urls),
+    path("unlock", unlock_page, name="account-unlock"),
     path("api/", include(api_patterns)),
     path("api-auth/", include("rest_framework.urls")),
     # Anything else under /api/ is a JSON 404, even with DEBUG on.

@@ -3,6 +3,7 @@ account enumeration."""
 
 import pytest
 from django.contrib.auth.hashers import make_password
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.enums import SecurityEventKind
@@ -71,6 +72,31 @@ def test_lock_runs_out_after_fifteen_minutes(user, clock):
     clock.advance(minutes=5)
 
     assert login(APIClient()).status_code == 200
+
+
+def test_the_emailed_link_opens_a_page_whose_button_unlocks(api_client, user):
+    fail(api_client)
+    token = unlock_token()
+    browser = Client(enforce_csrf_checks=True)
+
+    page = browser.get(f"/unlock?token={token}")
+    # opening the link (a mail scanner does too) spends nothing
+    assert page.status_code == 200
+    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Cache-Control"] == "private, no-store"
+    assert f'value="{token}"' in page.content.decode()
+    assert login(api_client).status_code == 429
+
+    csrf = browser.cookies["csrftoken"].value
+    done = browser.post("/unlock", {"token": token, "csrfmiddlewaretoken": csrf})
+    assert done.status_code == 200
+    assert "Your account is unlocked" in done.content.decode()
+    assert login(api_client).status_code == 200
+
+    reused = browser.post("/unlock", {"token": token, "csrfmiddlewaretoken": csrf})
+    assert reused.status_code == 400
+    assert "invalid, already used or expired" in reused.content.decode()
+    assert Client().get("/unlock").status_code == 200  # no token: explains, no error
 
 
 def test_four_failures_do_not_lock_and_a_login_resets_the_count(user):
