@@ -7,6 +7,7 @@ defaults that must never reach production (secrets) and tightens the rest.
 import hashlib
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from kombu import Exchange, Queue
@@ -23,8 +24,10 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=True):
 
 
 def redis_db_url(base: str, db: int) -> str:
-    """Return ``base`` (a redis:// URL without a database) pointing at ``db``."""
-    return f"{base.rstrip('/')}/{db}"
+    """Return the redis:// URL ``base`` pointing at ``db`` (any database
+    already named in ``base`` is replaced)."""
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 # --- Core -------------------------------------------------------------------
