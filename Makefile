@@ -22,6 +22,7 @@ services:
 run: $(VENV)/.installed services .env
 	$(PY) scripts/ensure_database.py
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py sync_schedules
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo --if-empty $(DEMO_SIZE)
 	@echo

@@ -28,10 +28,22 @@ class JobStatus(models.TextChoices):
 
 LIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
+# Dedupe keys of scheduled runs: ``periodic:<schedule>:<slot>``. Unique across
+# every status, not only live ones, so a finished run's slot stays taken.
+PERIODIC_KEY_PREFIX = "periodic:"
+
 
 class Backoff(models.TextChoices):
     EXPONENTIAL = "exponential", "Exponential with jitter"
     FIXED = "fixed", "Fixed"
+
+
+class PeriodicOutcome(models.TextChoices):
+    """What became of one due slot of a schedule."""
+
+    ENQUEUED = "enqueued", "Enqueued"
+    DUPLICATE = "duplicate", "Already taken (by another beat)"
+    SKIPPED = "skipped", "Skipped (previous run still live)"
 
 
 class EmailStatus(models.TextChoices):

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from jobs.enums import EmailStatus, JobStatus, Priority
+from jobs.enums import PERIODIC_KEY_PREFIX, EmailStatus, JobStatus, Priority
 
 
 class JobRecord(models.Model):
@@ -62,11 +62,14 @@ class JobRecord(models.Model):
 
     class Meta:
         constraints = [
-            # At most one live job per dedupe key.
+            # At most one live job per dedupe key; a periodic run's key
+            # ("periodic:<schedule>:<slot>") stays taken whatever its status,
+            # so a finished slot is never run again while its row exists.
             models.UniqueConstraint(
                 fields=["dedupe_key"],
-                condition=Q(status__in=["queued", "running"]),
-                name="job_dedupe_key_live_unique",
+                condition=Q(status__in=["queued", "running"])
+                | Q(dedupe_key__startswith=PERIODIC_KEY_PREFIX),
+                name="job_dedupe_key_unique",
             ),
             models.CheckConstraint(
                 condition=Q(attempts__lte=models.F("max_attempts")),
@@ -104,6 +107,42 @@ class JobRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id} ({self.status})"
+
+
+class ScheduleState(models.Model):
+    """The platform's memory of one schedule (a beat ``PeriodicTask``, by name).
+
+    ``last_slot`` is what keeps two beat processes from running a slot twice:
+    a slot is taken only if it is later than this, under this row's lock. The
+    row is never purged, so the dedupe outlives job retention. ``last_job``
+    answers "is the previous run still queued or running?". The remaining
+    fields are ``sync_schedules``' bookkeeping of code-defined schedules.
+    """
+
+    name = models.CharField(max_length=200, primary_key=True)
+    last_slot = models.DateTimeField(null=True, blank=True)
+    last_job = models.ForeignKey(
+        JobRecord,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,  # retention may drop it; it had finished
+        related_name="+",
+    )
+    # Slots not run because the previous run was still live.
+    skipped_slots = models.PositiveIntegerField(default=0)
+    # Defined in jobs/schedules.py (as of the last sync).
+    managed = models.BooleanField(default=False)
+    # The schedule sync last wrote to the task: while the task still has it,
+    # no operator has changed it and code may change it again.
+    synced_schedule = models.CharField(max_length=200, blank=True)
+    # Disabled by sync because the schedule left the code.
+    retired = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "schedule state"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class EmailLog(models.Model):

@@ -21,7 +21,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from jobs import broker
-from jobs.enums import LIVE_STATUSES, Backoff, JobStatus, Priority
+from jobs.enums import (
+    LIVE_STATUSES,
+    PERIODIC_KEY_PREFIX,
+    Backoff,
+    JobStatus,
+    Priority,
+)
 from jobs.exceptions import LeaseLost, PayloadTooLarge, PermanentJobError
 from jobs.models import JobRecord
 from jobs.registry import JobType, get_job_type
@@ -78,7 +84,8 @@ def job_enqueue(
     the transaction commits (a rollback leaves nothing behind).
 
     With ``dedupe_key``, a live job (queued or running) with the same key is
-    returned instead of a new one.
+    returned instead of a new one; for a periodic key (``periodic:...``) a job
+    of any status is, since a scheduled slot runs once.
     """
     kind = get_job_type(job_type)
     payload = payload or {}
@@ -102,9 +109,10 @@ def job_enqueue(
             with transaction.atomic():
                 job.save(force_insert=True)
         except IntegrityError:
-            existing = JobRecord.objects.filter(
-                dedupe_key=dedupe_key, status__in=LIVE_STATUSES
-            ).first()
+            same_key = JobRecord.objects.filter(dedupe_key=dedupe_key)
+            if not dedupe_key.startswith(PERIODIC_KEY_PREFIX):
+                same_key = same_key.filter(status__in=LIVE_STATUSES)
+            existing = same_key.first()
             if existing is None:
                 raise
             return existing

@@ -1,7 +1,10 @@
-"""Maintenance jobs."""
+"""Maintenance jobs: the scheduled housekeeping, each the same code path as
+its management command."""
 
 from typing import Any
 
+from accounts import clock
+from accounts.services import sessions_cleanup
 from jobs.enums import Priority
 from jobs.models import JobRecord
 from jobs.registry import job_type
@@ -16,4 +19,12 @@ def noop(job: JobRecord) -> dict[str, Any]:
 
 @job_type("maintenance.purge_jobs", priority=Priority.BATCH)
 def purge_jobs(job: JobRecord) -> dict[str, int]:
+    """Job retention, as ``manage.py purge_jobs`` (daily, 03:15)."""
     return jobs_purge()
+
+
+@job_type("maintenance.cleanup_sessions", priority=Priority.BATCH)
+def cleanup_sessions(job: JobRecord) -> dict[str, int]:
+    """Long-dead sessions and spent codes, as ``manage.py cleanup_sessions``
+    (daily, 03:30)."""
+    return sessions_cleanup(now=clock.now())

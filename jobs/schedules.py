@@ -1,0 +1,89 @@
+"""Periodic jobs, defined here and nowhere else.
+
+``manage.py sync_schedules`` writes them into django-celery-beat's tables (see
+``jobs.periodic.schedules_sync`` for which fields code owns and which the
+admin does); beat then runs each due slot as a ``JobRecord`` through
+``jobs.scheduler.JobScheduler``. Schedules name job types, never handlers.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from jobs.enums import Priority
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One schedule: a job type, its payload, and when it is due.
+
+    Exactly one of ``every`` (seconds, counted from the Unix epoch so every
+    beat agrees on the slots) or ``crontab`` ("minute hour day-of-month month
+    day-of-week", in ``TIME_ZONE``) is set. ``enabled`` is only the default of
+    a newly created task: afterwards the admin decides.
+    """
+
+    name: str
+    job_type: str
+    every: int | None = None
+    crontab: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    priority: Priority | None = None  # None: the job type's own
+    enabled: bool = True
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.every is None) == (self.crontab is None):
+            raise ValueError(f"schedule {self.name!r}: set every or crontab")
+        if self.every is not None and self.every <= 0:
+            raise ValueError(f"schedule {self.name!r}: every must be positive")
+        if self.crontab is not None and len(self.crontab.split()) != 5:
+            raise ValueError(f"schedule {self.name!r}: crontab needs five fields")
+
+
+def schedule_definitions() -> list[Schedule]:
+    """Every periodic job of the project.
+
+    A function, not a constant: intervals come from settings, which app code
+    never reads at import time.
+    """
+    return [
+        Schedule(
+            name="flush-product-views",
+            job_type="analytics.flush_product_views",
+            every=60,
+            priority=Priority.LOW,
+            description="Fold the product views counted in Redis into popularity.",
+        ),
+        Schedule(
+            name="warm-cache",
+            job_type="cache.warm",
+            every=settings.CACHE_WARMUP_INTERVAL * 60,
+            priority=Priority.LOW,
+            description=(
+                "Build the busiest catalog pages' cache entries "
+                "(every CACHE_WARMUP_INTERVAL minutes)."
+            ),
+        ),
+        Schedule(
+            name="purge-jobs",
+            job_type="maintenance.purge_jobs",
+            crontab="15 3 * * *",
+            priority=Priority.BATCH,
+            description=(
+                "Job retention: drop finished jobs past JOB_KEEP_SUCCEEDED_DAYS "
+                "and JOB_KEEP_FAILED_DAYS (as manage.py purge_jobs)."
+            ),
+        ),
+        Schedule(
+            name="cleanup-sessions",
+            job_type="maintenance.cleanup_sessions",
+            crontab="30 3 * * *",
+            priority=Priority.BATCH,
+            description=(
+                "Delete long-dead sessions and spent one-time codes "
+                "(as manage.py cleanup_sessions)."
+            ),
+        ),
+    ]
