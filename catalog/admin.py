@@ -1,8 +1,11 @@
 """Admin for the category tree and products (a big table: no full counts)."""
 
 from collections import defaultdict
+from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -43,6 +46,13 @@ class DepartmentFilter(admin.SimpleListFilter):
         return queryset.filter(category_id__in=_subtree_ids(root_id))
 
 
+def _image_url(value: str) -> None:
+    """An https URL, or a path from the root (the image job's MEDIA_URL)."""
+    if value.startswith("/") and not value.startswith("//"):
+        return
+    URLValidator(schemes=["http", "https"])(value)
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     """Categories; ``parent`` empty means top level."""
@@ -79,6 +89,8 @@ class ProductAdmin(admin.ModelAdmin):
         "view_count",
         "units_sold",
         "popularity",
+        "images",
+        "images_uploaded_at",
         "created_at",
         "updated_at",
     )
@@ -86,3 +98,14 @@ class ProductAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     # COUNT(*) over a million products on every page view is slow.
     show_full_result_count = False
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field, request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        # The image job sets image_url to a MEDIA_URL path, which a URL field
+        # would refuse on the next save of the form.
+        if db_field.name == "image_url":
+            return forms.CharField(
+                max_length=500, required=False, validators=[_image_url]
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)

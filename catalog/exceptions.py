@@ -29,3 +29,28 @@ class InsufficientStock(CatalogError):
     status_code = 409
     code = "insufficient_stock"
     default_detail = "Not enough stock for this product."
+
+
+class ImageError(CatalogError):
+    """An upload that cannot become product images; retrying cannot help."""
+
+    status_code = 400
+    code = "invalid_image"
+    default_detail = "Upload a JPEG, PNG or WebP image."
+
+
+class ImageInvalid(ImageError):
+    """Not an accepted image, too many pixels, or undecodable (a field error)."""
+
+
+class ImageTooLarge(ImageError):
+    status_code = 413
+    code = "payload_too_large"
+    default_detail = "The image file is too large."
+
+
+class ImageUploadGone(ImageError):
+    """The stored upload (or its product) disappeared before processing."""
+
+    code = "image_upload_gone"
+    default_detail = "The uploaded image is no longer available."

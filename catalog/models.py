@@ -61,6 +61,14 @@ class Product(models.Model):
     is_active = models.BooleanField(default=True)
     attributes = models.JSONField(default=dict, blank=True)
     image_url = models.URLField(max_length=500, blank=True)
+    # One uploaded image set: [{size, url, width, height}] (catalog.images
+    # VARIANTS), written only by the image job; image_url then names its card.
+    # The database default serves bulk loads (COPY) that leave the column out.
+    images = models.JSONField(
+        default=list, db_default=models.Value([], models.JSONField()), blank=True
+    )
+    # Upload time of that set, so an older upload's late job cannot replace it.
+    images_uploaded_at = models.DateTimeField(null=True, blank=True)
     # Popularity: view_count is flushed from Redis counters, units_sold from
     # paid orders; popularity is the score the list orders by.
     view_count = models.BigIntegerField(default=0)

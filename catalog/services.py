@@ -9,18 +9,24 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.files import File
 from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
+import jobs
 from accounts.models import User
+from catalog import images
 from catalog.cache import catalog_invalidate
 from catalog.enums import Currency
 from catalog.exceptions import (
     CategoryCycle,
     CategoryNotEmpty,
+    ImageUploadGone,
     InsufficientStock,
     SlugTaken,
 )
@@ -47,6 +53,7 @@ TREE_LOCK_KEY = 0x6361745F74726565  # "cat_tree"
 SEARCH_INDEX = "product_search_idx"
 _LETTER = re.compile(r"[a-zA-Z]")
 _SLUG_ATTEMPTS = 5
+IMAGE_JOB = "images.process"
 
 
 def slug_from_name(name: str, *, fallback: str, max_length: int) -> str:
@@ -171,6 +178,93 @@ def product_delete(*, product: Product) -> None:
     product.is_active = False
     product.save(update_fields=["is_active", "updated_at"])
     _product_changed(product.pk, product.slug)
+
+
+@transaction.atomic
+def product_image_upload(
+    *, product: Product, file: File, info: images.ImageInfo, user: User | None
+) -> str:
+    """Keep a checked upload under tmp/ and queue its processing; returns the job id.
+
+    The variants reach the product when the job succeeds. The file is written
+    before the job row commits: a rollback leaves an orphan under tmp/, which
+    the scheduled cleanup of tmp/ removes after a day.
+    """
+    path = images.upload_store(file=file, info=info)
+    job = jobs.enqueue(
+        IMAGE_JOB,
+        {
+            "product_id": product.pk,
+            "path": path,
+            "uploaded_at": timezone.now().isoformat(),
+        },
+        user=user,
+    )
+    return str(job.pk)
+
+
+def product_image_process(
+    *, product_id: int, path: str, key: str, uploaded_at: datetime
+) -> dict[str, Any]:
+    """Make a stored upload the product's image set (the ``images.process`` job).
+
+    Safe to run again: the variants' names depend only on the product and
+    ``key`` (the job id), and a run that finds its upload already applied and
+    deleted has nothing left to do. The product changes only once every
+    variant is stored, so it never points at half a set. Raises ImageError
+    subclasses (corrupt, hostile, gone) when retrying cannot help; the upload
+    then stays in tmp/ for inspection until the tmp/ cleanup.
+    """
+    if not images.upload_is_ours(path):
+        raise ImageUploadGone("The job does not name an upload.")
+    product = Product.objects.filter(pk=product_id).only("id", "images").first()
+    if product is None:
+        raise ImageUploadGone("The product no longer exists.")
+    if not images.upload_exists(path):
+        urls = images.variant_urls(product_id=product_id, key=key)
+        if [image["url"] for image in product.images] == urls:
+            return {"product_id": product_id, "applied": True, "images": product.images}
+        raise ImageUploadGone
+    variants = images.image_render(images.upload_read(path))
+    stored = images.variants_store(variants, product_id=product_id, key=key)
+    try:
+        applied = product_images_replace(
+            product_id=product_id, image_set=stored, uploaded_at=uploaded_at
+        )
+    except ImageUploadGone:  # the product was deleted meanwhile
+        images.variants_delete(product_id=product_id, key=key)
+        raise
+    if not applied:
+        images.variants_delete(product_id=product_id, key=key)
+    images.upload_delete(path)
+    return {"product_id": product_id, "applied": applied, "images": stored}
+
+
+@transaction.atomic
+def product_images_replace(
+    *, product_id: int, image_set: list[dict[str, Any]], uploaded_at: datetime
+) -> bool:
+    """Replace the product's image set; ``image_url`` becomes the card variant.
+
+    One image set per product: the newest upload wins, by upload time, so a
+    slow job for an older upload finishing last changes nothing (returns
+    False). The same upload applied twice writes the same values.
+    """
+    product = Product.objects.select_for_update().filter(pk=product_id).first()
+    if product is None:
+        raise ImageUploadGone("The product no longer exists.")
+    newest = product.images_uploaded_at
+    if newest is not None and newest > uploaded_at:
+        return False
+    card = next(image for image in image_set if image["size"] == images.CARD)
+    product.images = image_set
+    product.image_url = card["url"]
+    product.images_uploaded_at = uploaded_at
+    product.save(
+        update_fields=["images", "image_url", "images_uploaded_at", "updated_at"]
+    )
+    _product_changed(product.pk, product.slug)
+    return True
 
 
 @transaction.atomic

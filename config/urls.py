@@ -1,5 +1,7 @@
 """Root URL configuration: API under /api/, probes and admin outside it."""
 
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -29,6 +31,9 @@ urlpatterns = [
     # Anything else under /api/ is a JSON 404, even with DEBUG on.
     re_path(r"^api/", json_not_found),
 ]
+# Uploaded and generated media (product images) in development; static()
+# adds nothing unless DEBUG is on. Production serves MEDIA_ROOT elsewhere.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler400 = "config.api.exceptions.json_bad_request"
 handler403 = "config.api.exceptions.json_permission_denied"

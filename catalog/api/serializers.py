@@ -9,7 +9,9 @@ from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog import images
 from catalog.enums import Currency
+from catalog.exceptions import ImageInvalid
 from catalog.keyset import PUBLIC_ORDERINGS
 from catalog.models import Category, Product
 from config.api.serializers import StrictSerializer
@@ -53,9 +55,19 @@ class ProductListOutputSerializer(serializers.Serializer):
     image_url = serializers.CharField()
 
 
+class ProductImageOutputSerializer(serializers.Serializer):
+    """One variant of the product's image set; ``url`` is a path from the root."""
+
+    size = serializers.CharField()
+    url = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
 class ProductDetailOutputSerializer(ProductListOutputSerializer):
     description = serializers.CharField()
     attributes = serializers.DictField()
+    images = ProductImageOutputSerializer(many=True)
     seller = SellerRefSerializer()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -243,6 +255,27 @@ class ProductWriteSerializer(_UniqueSlugMixin, StrictSerializer):
         if value <= 0:
             raise serializers.ValidationError("Must be greater than 0.")
         return value
+
+
+class ProductImageUploadSerializer(StrictSerializer):
+    """Multipart body of POST products/{id}/images: one ``image`` file.
+
+    Checked by content, never by file name or declared type; the validated
+    value is ``(file, ImageInfo)``. Too big a file is a 413, not a field error.
+    """
+
+    image = serializers.FileField(allow_empty_file=False, use_url=False)
+
+    def validate_image(self, value: Any) -> tuple[Any, images.ImageInfo]:
+        try:
+            info = images.image_inspect(file=value, size=value.size)
+        except ImageInvalid as exc:
+            raise serializers.ValidationError(exc.detail) from exc
+        return value, info
+
+
+class ImageJobOutputSerializer(serializers.Serializer):
+    job_id = serializers.UUIDField()
 
 
 class CategoryWriteSerializer(_UniqueSlugMixin, StrictSerializer):

@@ -12,6 +12,7 @@ from catalog.api.views import (
     CategoryCollectionApi,
     CategoryItemApi,
     ProductCollectionApi,
+    ProductImageUploadApi,
     ProductItemApi,
     ProductPopularApi,
 )
@@ -65,6 +66,11 @@ urlpatterns = [
             on_hit=lambda kwargs: product_view_record(lookup=kwargs["lookup"]),
         ),
         name="product-detail",
+    ),
+    path(
+        "products/<str:lookup>/images/",
+        ProductImageUploadApi.as_view(),
+        name="product-images",
     ),
     path(
         "catalog/popular/",

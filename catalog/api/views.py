@@ -12,6 +12,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,7 +25,9 @@ from catalog.api.serializers import (
     CategoryNodeSerializer,
     CategoryOutputSerializer,
     CategoryWriteSerializer,
+    ImageJobOutputSerializer,
     ProductDetailOutputSerializer,
+    ProductImageUploadSerializer,
     ProductListOutputSerializer,
     ProductListQuerySerializer,
     ProductPageSerializer,
@@ -197,6 +200,33 @@ class ProductDeleteApi(CatalogApi):
         product = _product_for_write(request, self, lookup)
         services.product_delete(product=product)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProductImageUploadApi(CatalogApi):
+    """Owner or staff upload a product image; a job makes its variants (202)."""
+
+    permission_classes = [IsAuthenticated, IsProductOwnerOrStaff]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="products_images_create",
+        request={"multipart/form-data": ProductImageUploadSerializer},
+        responses={
+            202: ImageJobOutputSerializer,
+            400: _ERROR,
+            404: _ERROR,
+            413: _ERROR,
+        },
+    )
+    def post(self, request: Request, lookup: str) -> Response:
+        product = _product_for_write(request, self, lookup)
+        serializer = ProductImageUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        file, info = serializer.validated_data["image"]
+        job_id = services.product_image_upload(
+            product=product, file=file, info=info, user=request.user
+        )
+        return Response({"job_id": job_id}, status=status.HTTP_202_ACCEPTED)
 
 
 class ProductPopularApi(CatalogApi):

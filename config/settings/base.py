@@ -59,7 +59,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "monitoring.middleware.RequestIdMiddleware",
     "monitoring.middleware.RequestLogMiddleware",
-    "config.api.middleware.BodySizeLimitMiddleware",
+    # config.api.middleware.BodySizeLimitMiddleware, letting image uploads
+    # through up to PRODUCT_IMAGE_MAX_BYTES.
+    "catalog.api.middleware.UploadBodySizeLimitMiddleware",
     "config.api.middleware.OptionalTrailingSlashMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and the browsable API's static files from gunicorn.
@@ -108,8 +110,12 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-MEDIA_URL = "media/"
+MEDIA_URL = env.str("MEDIA_URL", default="media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+# Product image uploads (catalog/images.py): the largest file and the most
+# pixels (width x height) accepted; both are checked again by the image job.
+PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_PIXELS = env.int("PRODUCT_IMAGE_MAX_PIXELS", default=40_000_000)
 
 # --- Database ---------------------------------------------------------------
 # PostgreSQL only. psycopg 3's pool keeps connections warm per process; the pool
@@ -199,7 +205,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     "visibility_timeout": 3600,
 }
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, turned into a job producer: due
+# schedules become JobRecords (jobs/scheduler.py); beat never publishes.
+CELERY_BEAT_SCHEDULER = "jobs.scheduler:JobScheduler"
 # One queue per priority class (jobs.enums.Priority). Workers list them in
 # priority order and the "priority" strategy makes a worker always take from
 # the first non-empty queue (kombu's default round-robin would not).
@@ -232,6 +240,9 @@ JOB_EXTRA_MODULES = env.list("JOB_EXTRA_MODULES", default=[])
 # Jobs the relay enqueues when it starts, due JOB_STARTUP_DELAY seconds later.
 JOB_STARTUP_JOBS = env.list("JOB_STARTUP_JOBS", default=["cache.warm"])
 JOB_STARTUP_DELAY = env.int("JOB_STARTUP_DELAY", default=10)
+# Minutes between scheduled cache warmings (jobs/schedules.py, "warm-cache");
+# applied by sync_schedules unless the schedule was changed in the admin.
+CACHE_WARMUP_INTERVAL = env.int("CACHE_WARMUP_INTERVAL", default=30)
 
 # --- Email --------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

@@ -256,15 +256,17 @@ def test_product_detail_by_id_and_by_slug():
         "image_url",
         "description",
         "attributes",
+        "images",
         "seller",
         "created_at",
         "updated_at",
     }
-    assert (data["description"], data["attributes"], data["seller"]) == (
-        "Hi",
-        {"wood": "oak"},
-        {"id": seller.id, "name": "Ada Lovelace"},
-    )
+    assert (
+        data["description"],
+        data["attributes"],
+        data["images"],
+        data["seller"],
+    ) == ("Hi", {"wood": "oak"}, [], {"id": seller.id, "name": "Ada Lovelace"})
 
 
 def test_unknown_products_are_json_404s():
