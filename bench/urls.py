@@ -3,6 +3,9 @@
 - bench/jobs.py: two views that differ only by one ``jobs.enqueue``.
 - bench/auth.py: ``/api/auth/me`` with authentication off, loading the user
   named by a header and rendering the same serializer (the same bytes).
+- bench/catalog.py: the fixed bytes of a list page (the floor); the project's
+  list view without its response cache ("cache off": the view a miss runs);
+  the DRF ``ListAPIView`` baseline, plain and behind ``cache_page``.
 """
 
 import os
@@ -19,6 +22,8 @@ import jobs
 from accounts import selectors
 from accounts.api.serializers import ProfileOutput
 from accounts.api.views import MeApi
+from bench.drf_baseline import ProductListView, drf_list_cached
+from catalog.api.views import ProductListApi
 
 
 def with_enqueue(request: HttpRequest) -> JsonResponse:
@@ -58,6 +63,9 @@ class MeWithoutAuthApi(MeApi):
 urlpatterns = [
     path("bench/me-without-auth", MeWithoutAuthApi.as_view()),
     path("bench/bare-bytes", bare_bytes),
+    path("bench/products-uncached/", ProductListApi.as_view()),
+    path("bench/drf-list/", ProductListView.as_view()),
+    path("bench/drf-list-cached/", drf_list_cached()),
     path("bench/with-enqueue", with_enqueue),
     path("bench/without-enqueue", without_enqueue),
     path("", include("config.urls")),

@@ -74,7 +74,8 @@ def wrk(
     threads: int = 1,
     headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """Run wrk pinned to CPU 1; return requests/s and latency percentiles (ms)."""
+    """Run wrk pinned to CPU 1; return requests/s, latency percentiles (ms),
+    requests, bytes read and error answers (statuses >= 400: wrk counts no 3xx)."""
     cmd = [
         "taskset",
         "-c",
@@ -97,8 +98,11 @@ def wrk(
         figures[f"p{pct}_ms"] = (
             value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
         )
-    total = re.search(r"(\d+) requests in", out)
+    total = re.search(r"(\d+) requests in [^,]+, ([\d.]+)([KMGT]?B) read", out)
     figures["requests"] = float(total.group(1))
+    # Response bytes (headers included); wrk's units are powers of 1024.
+    scale = 1024 ** "BKMGT".index(total.group(3)[0])
+    figures["bytes_read"] = float(total.group(2)) * scale
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     figures["non_2xx"] = float(errors.group(1)) if errors else 0.0
     return figures
@@ -126,7 +130,8 @@ def alternate(
     connections: int,
 ) -> dict[str, list[dict[str, float]]]:
     """Run wrk on each arm in turn, order reversed every other round, after a
-    warm-up of each; refuses results that include non-2xx answers."""
+    warm-up of each; refuses results that include error answers (wrk counts
+    statuses >= 400, so a 304 passes)."""
     for name, path in arms.items():
         wrk(base + path, seconds=2, connections=4, headers=headers[name])
     figures: dict[str, list[dict[str, float]]] = {name: [] for name in arms}
