@@ -55,6 +55,37 @@ class ProductListOutputSerializer(serializers.Serializer):
     image_url = serializers.CharField()
 
 
+_CENTS = Decimal("0.01")
+
+
+def product_list_rows(products: list[Product]) -> list[dict[str, Any]]:
+    """``ProductListOutputSerializer(products, many=True).data``, built directly.
+
+    The list is the hottest uncached path; DRF's field machinery (a deep copy
+    of the declared fields per serializer, a call per field per row) cost a
+    quarter of its time. The serializer stays the documented shape, and a test
+    holds the two to the same output.
+    """
+    return [
+        {
+            "id": product.id,
+            "slug": product.slug,
+            "name": product.name,
+            "price": str(product.price.quantize(_CENTS)),
+            "currency": product.currency,
+            "stock": product.stock,
+            "in_stock": product.stock > 0,
+            "category": {
+                "id": product.category.id,
+                "slug": product.category.slug,
+                "name": product.category.name,
+            },
+            "image_url": product.image_url,
+        }
+        for product in products
+    ]
+
+
 class ProductImageOutputSerializer(serializers.Serializer):
     """One variant of the product's image set; ``url`` is a path from the root."""
 

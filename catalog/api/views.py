@@ -32,6 +32,7 @@ from catalog.api.serializers import (
     ProductListQuerySerializer,
     ProductPageSerializer,
     ProductWriteSerializer,
+    product_list_rows,
 )
 from catalog.models import Category, Product
 from config.api.parsers import StrictJSONParser
@@ -118,7 +119,7 @@ class ProductListApi(CatalogApi):
             cursor=cursor,
             page_size=params["page_size"],
         )
-        results = ProductListOutputSerializer(page.items, many=True).data
+        results = product_list_rows(page.items)
         return paginated_response(request, page, results)
 
 
@@ -238,7 +239,7 @@ class ProductPopularApi(CatalogApi):
     )
     def get(self, request: Request) -> Response:
         products = selectors.product_popular()
-        return Response(ProductListOutputSerializer(products, many=True).data)
+        return Response(product_list_rows(products))
 
 
 class ProductCollectionApi(ProductListApi, ProductCreateApi):

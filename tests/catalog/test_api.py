@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from rest_framework.test import APIClient
 
+from catalog.api.serializers import ProductListOutputSerializer, product_list_rows
 from catalog.models import Category, Product
 from tests.factories import (
     CategoryFactory,
@@ -78,6 +79,22 @@ def test_product_list_shape():
             }
         ],
     }
+
+
+def test_list_rows_are_exactly_what_the_documented_serializer_gives():
+    products = [
+        ProductFactory(price=Decimal("19.9"), stock=0, image_url=""),
+        ProductFactory(price=Decimal("1234567.05"), stock=3),
+        ProductFactory(price=Decimal("0.01"), name="Ünïcode \u2603", stock=1),
+    ]
+    rows = Product.objects.filter(pk__in=[p.pk for p in products]).select_related(
+        "category"
+    )
+
+    assert (
+        product_list_rows(list(rows))
+        == ProductListOutputSerializer(rows, many=True).data
+    )
 
 
 def test_trailing_slash_is_optional():
