@@ -1,9 +1,12 @@
 """Root URL configuration: API under /api/, probes and admin outside it."""
 
+import re
+
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.views import unlock_page
@@ -31,9 +34,20 @@ urlpatterns = [
     # Anything else under /api/ is a JSON 404, even with DEBUG on.
     re_path(r"^api/", json_not_found),
 ]
-# Uploaded and generated media (product images) in development; static()
-# adds nothing unless DEBUG is on. Production serves MEDIA_ROOT elsewhere.
-urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+
+# Uploaded and generated media (product images) for local use, DEBUG or not
+# (`make run` runs without DEBUG); production serves MEDIA_ROOT elsewhere.
+def media_file(request: HttpRequest, path: str) -> HttpResponse:
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
+if settings.SERVE_MEDIA:
+    urlpatterns.append(
+        re_path(
+            rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", media_file
+        )
+    )
 
 handler400 = "config.api.exceptions.json_bad_request"
 handler403 = "config.api.exceptions.json_permission_denied"

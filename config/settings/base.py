@@ -112,6 +112,9 @@ STORAGES = {
 }
 MEDIA_URL = env.str("MEDIA_URL", default="media/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+# Django itself serves MEDIA_ROOT (product images) for `make run`; production
+# turns this off and serves media from the web server or object storage.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 # Product image uploads (catalog/images.py): the largest file and the most
 # pixels (width x height) accepted; both are checked again by the image job.
 PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)

@@ -14,6 +14,8 @@ if len(JWT_SIGNING_KEY) < 32 or JWT_SIGNING_KEY == SECRET_KEY:
 SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": JWT_SIGNING_KEY}
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DEBUG = False
+# Media comes from the web server or object storage, not from Django.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=False)
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = build_logging(fmt=LOG_FORMAT, level=LOG_LEVEL)
 
