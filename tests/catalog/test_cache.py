@@ -208,6 +208,21 @@ def test_expired_entry_is_served_while_another_process_rebuilds(settings):
     assert compute.calls == 2
 
 
+def test_a_dropped_hit_connection_is_replaced_without_a_bypass():
+    compute = Counter()
+    get(compute=compute)
+    assert get(compute=compute)["X-Cache"] == "HIT"
+    conn = cache._hot.conn
+    conn.send_command("CLIENT", "ID")
+    get_redis_connection("default").execute_command(
+        "CLIENT", "KILL", "ID", conn.read_response()
+    )
+
+    assert get(compute=compute)["X-Cache"] == "HIT"
+    assert not cache.breaker.is_open()
+    assert compute.calls == 1
+
+
 def test_redis_down_bypasses_without_errors_and_stops_trying(settings):
     caches = {alias: dict(conf) for alias, conf in settings.CACHES.items()}
     caches["default"]["LOCATION"] = f"redis://127.0.0.1:{closed_port()}/1"
