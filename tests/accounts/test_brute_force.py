@@ -198,7 +198,8 @@ def test_registration_is_limited_to_ten_an_hour_per_address():
     assert 0 < int(response["Retry-After"]) <= 3600
 
 
-def test_refresh_is_limited_per_session(api_client, tokens, settings):
+def test_refresh_is_limited_per_session(clock, api_client, tokens, settings):
+    # a frozen clock: a minute boundary mid-test would reset the fixed window
     settings.REFRESH_RATE_PER_MINUTE = 3
     current = tokens
     for _ in range(3):
