@@ -14,7 +14,15 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import Count, F, FloatField, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Q,
+    QuerySet,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
@@ -23,8 +31,11 @@ from catalog.models import Category, Product
 
 DEFAULT_ORDERING = "-created_at"
 # Ranking reads each candidate's vector; capping the candidates keeps a
-# common word as cheap as a rare one (see _ranked_page).
+# common word as cheap as a rare one (see _search_candidates).
 SEARCH_CANDIDATES = 1000
+# The probe reads this many times SEARCH_CANDIDATES of the most popular
+# products: a word in at least 1 product in 8 fills the cap from them.
+SEARCH_PROBE_FACTOR = 8
 SEARCH_MAX_WORDS = 16
 # The last word is matched as a prefix from this many characters on.
 SEARCH_PREFIX_MIN = 2
@@ -127,28 +138,27 @@ def category_subtree_ids(*, category: int | str) -> list[int]:
     )
 
 
-def _filtered(filters: ProductFilters, *, include_inactive: bool) -> QuerySet:
-    queryset = Product.objects.all()
-    if not include_inactive:
-        queryset = queryset.filter(is_active=True)
+def _filter_condition(filters: ProductFilters, *, include_inactive: bool) -> Q | None:
+    """The filters (search aside) as one condition; None when no row can match."""
+    condition = Q() if include_inactive else Q(is_active=True)
     if filters.category is not None:
         lookup = _id_or_slug(filters.category)
         if lookup is None:
-            return queryset.none()
+            return None
         column, value = lookup
         # The subtree is computed inside the list query itself.
-        queryset = queryset.filter(category_id__in=_subtree(column, value))
+        condition &= Q(category_id__in=_subtree(column, value))
     if filters.min_price is not None:
-        queryset = queryset.filter(price__gte=filters.min_price)
+        condition &= Q(price__gte=filters.min_price)
     if filters.max_price is not None:
-        queryset = queryset.filter(price__lte=filters.max_price)
+        condition &= Q(price__lte=filters.max_price)
     if filters.in_stock is True:
-        queryset = queryset.filter(stock__gt=0)
+        condition &= Q(stock__gt=0)
     elif filters.in_stock is False:
-        queryset = queryset.filter(stock=0)
+        condition &= Q(stock=0)
     if filters.seller is not None:
-        queryset = queryset.filter(seller_id=filters.seller)
-    return queryset
+        condition &= Q(seller_id=filters.seller)
+    return condition
 
 
 def product_list_ordering(*, ordering: str | None, search: str) -> str:
@@ -168,40 +178,42 @@ def product_list(
 ) -> Page:
     """One keyset page of products in the list shape.
 
-    A search covers at most ``SEARCH_CANDIDATES`` matches, ordered by rank
-    (then id, both descending) unless ``ordering`` says otherwise; any other
+    A search covers the ``SEARCH_CANDIDATES`` most popular matches, ordered
+    by rank (then id, both descending) unless ``ordering`` says otherwise; any other
     list is ordered by ``DEFAULT_ORDERING``. ``cursor.ordering`` must be the effective
     ordering (the API layer checks it).
     """
-    queryset = _filtered(filters, include_inactive=include_inactive)
+    condition = _filter_condition(filters, include_inactive=include_inactive)
     effective = product_list_ordering(ordering=ordering, search=filters.search)
+    if condition is None:
+        return Page(items=[], next=None, previous=None)
     if filters.search.strip():
         query = search_query(filters.search)
         if query is None:
             # Nothing searchable (only punctuation): nothing matches.
             return Page(items=[], next=None, previous=None)
         return _search_page(
-            queryset.filter(search_vector=query),
+            condition,
             query=query,
+            include_inactive=include_inactive,
             ordering=ORDERINGS[effective],
             cursor=cursor,
             page_size=page_size,
         )
     spec = ORDERINGS[effective]
+    queryset = Product.objects.filter(condition)
     queryset = queryset.select_related("category").only(*_LIST_FIELDS)
     return paginate(queryset, ordering=spec, cursor=cursor, page_size=page_size)
 
 
-# PostgreSQL cannot estimate prefix tsqueries; with a LIMIT it then bets on a
-# sequential (or ordered index) scan stopping early, which reads the whole
-# table for a rare word. The GIN bitmap costs about the same for any word and
-# (no parallel workers) yields rows in a stable physical order, so the capped
-# candidate set is repeatable from page to page; the candidates' rows are then
-# fetched by primary key.
+# The candidates are ordered explicitly, so the plan cannot change which rows
+# they are; these settings only keep it cheap. No sequential scan: the probe
+# walks an index and the fallback reads only the matches' pages. No parallel
+# workers or JIT: their start-up costs more than these millisecond queries.
 _CANDIDATE_PLAN = {
     "enable_seqscan": "off",
-    "enable_indexscan": "off",
     "max_parallel_workers_per_gather": "0",
+    "jit": "off",
 }
 
 
@@ -229,22 +241,82 @@ def _planner_settings(settings: dict[str, str]) -> Iterator[None]:
             _set_config(cursor, previous)
 
 
+def _sql(queryset: QuerySet) -> tuple[str, tuple[Any, ...]]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _search_candidates(
+    condition: Q, *, query: SearchQuery, include_inactive: bool
+) -> QuerySet | RawSQL:
+    """Ids of the ``SEARCH_CANDIDATES`` most popular matches (popularity, then
+    id, descending): the same rows for every page while the data stands still.
+
+    Two plans give that set, and a GIN bitmap alone suits neither end: it
+    gathers every match before any LIMIT applies, so its cost grows with the
+    number of matches. The probe walks ``product_popularity_idx`` over the
+    ``SEARCH_PROBE_FACTOR * SEARCH_CANDIDATES`` most popular active products,
+    testing each one, and stops at the cap: a common word fills it after a few
+    thousand rows whatever the table's size, and when it does these are
+    exactly the most popular matches. Only when it falls short (a rarer word,
+    or narrow filters) does the fallback run: the GIN bitmap with a top-N sort,
+    over few matches. Its rows include the probe's, so the union is the
+    fallback's set. The fallback orders by negated columns, an order no index
+    gives, so the planner cannot turn it into an unbounded walk of the
+    popularity index when its estimate of the word is wrong.
+    """
+    fallback = (
+        Product.objects.filter(condition, search_vector=query)
+        .order_by((-F("popularity")).asc(), (-F("id")).asc())
+        .values("id")
+    )
+    if include_inactive:
+        # The popularity index holds active products only: no probe.
+        return fallback[:SEARCH_CANDIDATES]
+    hit = ExpressionWrapper(
+        condition & Q(search_vector=query), output_field=BooleanField()
+    )
+    # The window is not filtered, so narrow filters cannot stretch the walk.
+    window = (
+        Product.objects.filter(is_active=True)
+        .annotate(hit=hit)
+        .order_by("-popularity", "-id")
+        .values("id", "popularity", "hit")[: SEARCH_PROBE_FACTOR * SEARCH_CANDIDATES]
+    )
+    # An uncorrelated condition: PostgreSQL tests it once, before the scan.
+    gate = RawSQL(
+        "(SELECT count(*) FROM search_probe) < %s",
+        (SEARCH_CANDIDATES,),
+        output_field=BooleanField(),
+    )
+    window_sql, window_params = _sql(window)
+    fallback_sql, fallback_params = _sql(fallback.filter(gate)[:SEARCH_CANDIDATES])
+    # Both fragments come from the ORM compiler; user input is in the params.
+    sql = (
+        "WITH search_probe AS MATERIALIZED ("  # noqa: S608
+        f"SELECT w.id FROM ({window_sql}) w WHERE w.hit"
+        " ORDER BY w.popularity DESC, w.id DESC LIMIT %s)"
+        f" SELECT id FROM search_probe UNION ALL ({fallback_sql})"
+    )
+    params = (*window_params, SEARCH_CANDIDATES, *fallback_params)
+    return RawSQL(sql, params)  # noqa: S611
+
+
 def _search_page(
-    matches: QuerySet,
+    condition: Q,
     *,
     query: SearchQuery,
+    include_inactive: bool,
     ordering: Ordering,
     cursor: Cursor | None,
     page_size: int,
 ) -> Page:
-    """A page of search results over at most SEARCH_CANDIDATES matches.
-
-    The candidates are the first matches the GIN bitmap yields (no ORDER BY:
-    a common word stops after SEARCH_CANDIDATES rows instead of sorting all
-    its matches); only they are ranked (or sorted by the explicit ordering)
-    and paged by keyset, in one query.
-    """
-    candidates = matches.order_by().values("id")[:SEARCH_CANDIDATES]
+    """A page of search results over the candidates (``_search_candidates``):
+    only they are ranked (or sorted by the explicit ordering) and paged by
+    keyset, in one query."""
+    candidates = _search_candidates(
+        condition, query=query, include_inactive=include_inactive
+    )
     queryset = Product.objects.filter(id__in=candidates)
     if ordering.key == "rank":
         queryset = queryset.annotate(

@@ -417,6 +417,128 @@ def test_search_pages_backwards_and_forwards_over_equal_ranks():
     assert back.previous is None
 
 
+def test_search_candidates_are_the_most_popular_matches(monkeypatch):
+    # given more matches than candidates, dense enough for the probe
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 3)
+    lamps = [
+        ProductFactory(name="Lamp", description="", popularity=p) for p in (5, 1, 9, 3)
+    ]
+    ProductFactory(name="Chair", description="", popularity=100)
+
+    # when searching by rank, all ranks equal
+    found = ids(ProductFilters(search="lamp"))
+
+    # then the three most popular lamps, highest id first
+    assert found == sorted([lamps[0].id, lamps[2].id, lamps[3].id], reverse=True)
+
+
+def test_search_fallback_finds_the_same_candidates_as_the_probe(monkeypatch):
+    # given lamps too sparse among the most popular products for the probe
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 2)
+    monkeypatch.setattr(selectors, "SEARCH_PROBE_FACTOR", 2)
+    for n in range(4):
+        ProductFactory(name=f"Chair {n}", description="", popularity=100 + n)
+    lamps = [
+        ProductFactory(name="Lamp", description="", popularity=p) for p in (2, 7, 4)
+    ]
+    ProductFactory(name="Lamp", description="", popularity=99, is_active=False)
+
+    found = ids(ProductFilters(search="lamp"), ordering="-popularity")
+
+    assert found == [lamps[1].id, lamps[2].id]
+
+
+def test_rare_word_finds_every_match_behind_popular_products(monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_PROBE_FACTOR", 1)
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 5)
+    for n in range(10):
+        ProductFactory(name=f"Chair {n}", description="", popularity=50 + n)
+    rare = [ProductFactory(name="Zeppelin", description="") for _ in range(3)]
+
+    found = ids(ProductFilters(search="zeppelin"))
+
+    assert found == sorted((p.id for p in rare), reverse=True)
+
+
+def test_paging_through_a_common_word_neither_skips_nor_repeats(monkeypatch):
+    # given more matches than candidates, popularity and rank both tied in places
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 10)
+    products = [
+        ProductFactory(
+            name="Lamp", description="Lamp" if n % 3 else "", popularity=n % 4
+        )
+        for n in range(25)
+    ]
+    by_popularity = sorted(products, key=lambda p: (p.popularity, p.id), reverse=True)
+    expected = {p.id for p in by_popularity[:10]}
+    everything = ids(ProductFilters(search="lamp"))
+
+    # when walking pages of three, twice, and by an explicit ordering
+    first = walk(ordering=None, page_size=3, filters=ProductFilters(search="lamp"))
+    second = walk(ordering=None, page_size=3, filters=ProductFilters(search="lamp"))
+    by_price = walk(ordering="price", page_size=4, filters=ProductFilters(search="lam"))
+
+    # then every candidate once, in the same order each time
+    assert first == everything == second
+    assert len(first) == len(set(first)) == 10
+    assert set(first) == expected
+    assert sorted(by_price) == sorted(expected)
+
+
+@pytest.mark.parametrize("probe_factor", [8, 1])
+def test_filters_combine_with_search(monkeypatch, probe_factor):
+    # the filters hold in the probe and in the fallback alike
+    monkeypatch.setattr(selectors, "SEARCH_PROBE_FACTOR", probe_factor)
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 2)
+    seller = SellerFactory()
+    root = CategoryFactory()
+    child = CategoryFactory(parent=root)
+    wanted = [
+        ProductFactory(
+            name="Lamp", seller=seller, category=child, price=Decimal("10.00")
+        ),
+        ProductFactory(
+            name="Lamp", seller=seller, category=root, price=Decimal("12.00")
+        ),
+    ]
+    # Each of these matches the word, is more popular, and fails one filter.
+    ProductFactory(name="Lamp", seller=seller, category=root, popularity=9, stock=0)
+    ProductFactory(name="Lamp", seller=seller, popularity=9, price=Decimal("10.00"))
+    ProductFactory(name="Lamp", category=child, popularity=9, price=Decimal("10.00"))
+    ProductFactory(
+        name="Lamp", seller=seller, category=child, popularity=9, price=Decimal("99")
+    )
+    ProductFactory(name="Chair", seller=seller, category=child, popularity=9)
+
+    found = ids(
+        ProductFilters(
+            search="lamp",
+            category=root.slug,
+            min_price=Decimal("5"),
+            max_price=Decimal("20"),
+            in_stock=True,
+            seller=seller.id,
+        )
+    )
+
+    assert found == [wanted[1].id, wanted[0].id]
+
+
+def test_staff_search_includes_inactive_products():
+    active = ProductFactory(name="Lamp", popularity=1)
+    inactive = ProductFactory(name="Lamp", is_active=False)
+
+    page = product_list(
+        filters=ProductFilters(search="lamp"),
+        ordering="-popularity",
+        cursor=None,
+        page_size=10,
+        include_inactive=True,
+    )
+
+    assert [p.id for p in page.items] == [active.id, inactive.id]
+
+
 # --- Details, popular, the tree -------------------------------------------------------
 
 
