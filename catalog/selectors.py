@@ -46,7 +46,9 @@ MAX_ID_DIGITS = 18
 _WORD = re.compile(r"[^\W_]+")
 # What SlugField accepts; anything else cannot name a row.
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
-_LIST_FIELDS = (
+# The columns of a product in a list, read as named tuples (``_as_rows``):
+# building model instances for them cost more than the query itself.
+_ROW_COLUMNS = (
     "id",
     "slug",
     "name",
@@ -57,9 +59,9 @@ _LIST_FIELDS = (
     "is_active",
     "created_at",
     "popularity",
-    "category__id",
-    "category__slug",
-    "category__name",
+    "category_id",
+    "category_slug",
+    "category_name",
 )
 
 _SUBTREE_SQL = """
@@ -201,9 +203,16 @@ def product_list(
             page_size=page_size,
         )
     spec = ORDERINGS[effective]
-    queryset = Product.objects.filter(condition)
-    queryset = queryset.select_related("category").only(*_LIST_FIELDS)
+    queryset = _as_rows(Product.objects.filter(condition))
     return paginate(queryset, ordering=spec, cursor=cursor, page_size=page_size)
+
+
+def _as_rows(queryset: QuerySet, *extra: str) -> QuerySet:
+    """Products as named tuples of ``_ROW_COLUMNS`` (plus ``extra`` annotations),
+    the category's slug and name joined in."""
+    return queryset.annotate(
+        category_slug=F("category__slug"), category_name=F("category__name")
+    ).values_list(*_ROW_COLUMNS, *extra, named=True)
 
 
 # The candidates are ordered explicitly, so the plan cannot change which rows
@@ -318,6 +327,7 @@ def _search_page(
         condition, query=query, include_inactive=include_inactive
     )
     queryset = Product.objects.filter(id__in=candidates)
+    extra: tuple[str, ...] = ()
     if ordering.key == "rank":
         queryset = queryset.annotate(
             rank=Cast(
@@ -325,7 +335,8 @@ def _search_page(
                 FloatField(),
             )
         )
-    queryset = queryset.select_related("category").only(*_LIST_FIELDS)
+        extra = ("rank",)
+    queryset = _as_rows(queryset, *extra)
     with _planner_settings(_CANDIDATE_PLAN):
         return paginate(queryset, ordering=ordering, cursor=cursor, page_size=page_size)
 
@@ -356,13 +367,15 @@ def product_get(*, lookup: int | str, user: Any = None) -> Product | None:
     return product
 
 
-def product_popular(*, limit: int = POPULAR_LIMIT) -> list[Product]:
-    """The top active products by popularity, then views (newest first on ties)."""
+def product_popular(*, limit: int = POPULAR_LIMIT) -> list[Any]:
+    """The top active products by popularity, then views (newest first on ties),
+    as list rows (``_ROW_COLUMNS``)."""
     return list(
-        Product.objects.filter(is_active=True)
-        .select_related("category")
-        .only(*_LIST_FIELDS)
-        .order_by("-popularity", "-view_count", "-id")[:limit]
+        _as_rows(
+            Product.objects.filter(is_active=True).order_by(
+                "-popularity", "-view_count", "-id"
+            )
+        )[:limit]
     )
 
 

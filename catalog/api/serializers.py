@@ -58,8 +58,8 @@ class ProductListOutputSerializer(serializers.Serializer):
 _CENTS = Decimal("0.01")
 
 
-def product_list_rows(products: list[Product]) -> list[dict[str, Any]]:
-    """``ProductListOutputSerializer(products, many=True).data``, built directly.
+def product_list_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    """The list shape (``ProductListOutputSerializer``) of selector rows.
 
     The list is the hottest uncached path; DRF's field machinery (a deep copy
     of the declared fields per serializer, a call per field per row) cost a
@@ -68,21 +68,21 @@ def product_list_rows(products: list[Product]) -> list[dict[str, Any]]:
     """
     return [
         {
-            "id": product.id,
-            "slug": product.slug,
-            "name": product.name,
-            "price": str(product.price.quantize(_CENTS)),
-            "currency": product.currency,
-            "stock": product.stock,
-            "in_stock": product.stock > 0,
+            "id": row.id,
+            "slug": row.slug,
+            "name": row.name,
+            "price": str(row.price.quantize(_CENTS)),
+            "currency": row.currency,
+            "stock": row.stock,
+            "in_stock": row.stock > 0,
             "category": {
-                "id": product.category.id,
-                "slug": product.category.slug,
-                "name": product.category.name,
+                "id": row.category_id,
+                "slug": row.category_slug,
+                "name": row.category_name,
             },
-            "image_url": product.image_url,
+            "image_url": row.image_url,
         }
-        for product in products
+        for row in rows
     ]
 
 

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from rest_framework.test import APIClient
 
+from catalog import selectors
 from catalog.api.serializers import ProductListOutputSerializer, product_list_rows
 from catalog.models import Category, Product
 from tests.factories import (
@@ -87,13 +88,20 @@ def test_list_rows_are_exactly_what_the_documented_serializer_gives():
         ProductFactory(price=Decimal("1234567.05"), stock=3),
         ProductFactory(price=Decimal("0.01"), name="Ünïcode \u2603", stock=1),
     ]
-    rows = Product.objects.filter(pk__in=[p.pk for p in products]).select_related(
-        "category"
+    page = selectors.product_list(
+        filters=selectors.ProductFilters(),
+        ordering="price",
+        cursor=None,
+        page_size=10,
     )
+    models = Product.objects.select_related("category").order_by("price", "id")
 
+    assert [row.id for row in page.items] == [
+        p.id for p in sorted(products, key=lambda p: p.price)
+    ]
     assert (
-        product_list_rows(list(rows))
-        == ProductListOutputSerializer(rows, many=True).data
+        product_list_rows(page.items)
+        == ProductListOutputSerializer(models, many=True).data
     )
 
 
