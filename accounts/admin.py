@@ -1,17 +1,33 @@
 """Admin for users (email is the login, stored lower-case; no username), their
-sessions (with a Revoke action) and the read-only security audit log."""
+sessions (with a Revoke action), the read-only security audit log, and
+notifications: read-only notifications, preferences per user, and marketing
+campaigns with a Send action."""
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template import TemplateSyntaxError
+from django.utils import timezone
 
-from accounts import clock, services
+from accounts import clock, selectors, services
 from accounts.client import client_from_request
-from accounts.models import SecurityEvent, Session, User
+from accounts.enums import CampaignStatus
+from accounts.exceptions import CampaignNotDraft
+from accounts.models import (
+    Campaign,
+    Notification,
+    NotificationPreferences,
+    SecurityEvent,
+    Session,
+    User,
+)
+from accounts.preferences import PREFERENCE_FIELDS, preferences_as_dict
+from accounts.services.campaigns import campaign_template_check
 
 _SESSION_FIELDS = (
     "id",
@@ -87,7 +103,8 @@ class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Personal info", {"fields": ("first_name", "last_name")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "phone")}),
+        ("Notifications", {"fields": ("notification_settings",)}),
         ("Marketplace", {"fields": ("is_seller", "is_verified")}),
         (
             "Permissions",
@@ -123,7 +140,12 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_seller", "is_verified", "is_staff", "is_superuser", "is_active")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
-    readonly_fields = ("last_login", "date_joined", "deleted_at")
+    readonly_fields = (
+        "last_login",
+        "date_joined",
+        "deleted_at",
+        "notification_settings",
+    )
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
         # A user being added has no sessions yet.
@@ -132,6 +154,17 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description="name", ordering="last_name")
     def full_name(self, user: User) -> str:
         return user.get_full_name()
+
+    @admin.display(description="preferences")
+    def notification_settings(self, user: User) -> str:
+        # Shown even without a row (then the defaults apply); changed by the
+        # user through the API, or on the Notification preferences page.
+        prefs = selectors.notification_preferences_get(user=user)
+        return "; ".join(
+            f"{channel}: "
+            + ", ".join(f"{k}={'on' if v else 'off'}" for k, v in c.items())
+            for channel, c in preferences_as_dict(prefs).items()
+        )
 
 
 @admin.register(Session)
@@ -196,3 +229,126 @@ class SecurityEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(NotificationPreferences)
+class NotificationPreferencesAdmin(admin.ModelAdmin):
+    """Users' switches (a user without a row has the defaults); read-only, since
+    consent to marketing is the user's to give."""
+
+    list_display = (
+        "user",
+        *(field for fields in PREFERENCE_FIELDS.values() for field in fields.values()),
+        "updated_at",
+    )
+    list_filter = ("email_marketing", "sms_order_updates", "push_marketing")
+    list_select_related = ("user",)
+    search_fields = ("user__email",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """In-app notifications: read-only."""
+
+    list_display = ("created_at", "user", "kind", "title", "read_at")
+    list_filter = ("kind", "created_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "title")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CampaignForm(forms.ModelForm):
+    """Refuses subject or body templates that do not compile."""
+
+    class Meta:
+        model = Campaign
+        fields = ("subject", "body", "forced")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for field in ("subject", "body"):
+            try:
+                campaign_template_check(text=data.get(field) or "")
+            except TemplateSyntaxError as exc:
+                self.add_error(field, f"Template error: {exc}")
+        return data
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    """Marketing emails: staff write a draft and press Send (BATCH jobs, in the
+    off-peak window unless forced). Only drafts can be edited."""
+
+    form = CampaignForm
+    list_display = (
+        "subject",
+        "status",
+        "forced",
+        "recipients_count",
+        "sent_count",
+        "skipped_count",
+        "batches_count",
+        "created_by",
+        "created_at",
+        "sent_at",
+    )
+    list_filter = ("status", "forced")
+    search_fields = ("subject",)
+    ordering = ("-created_at",)
+    readonly_fields = (
+        "status",
+        "created_by",
+        "recipients_count",
+        "batches_count",
+        "sent_count",
+        "skipped_count",
+        "created_at",
+        "started_at",
+        "sent_at",
+    )
+    actions = ["send_selected"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        editable = obj is None or obj.status == CampaignStatus.DRAFT
+        return editable and super().has_change_permission(request, obj)
+
+    def save_model(
+        self, request: HttpRequest, obj: Campaign, form: Any, change: bool
+    ) -> None:
+        if not change:
+            obj.created_by = request.user
+            obj.created_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Send selected campaigns", permissions=["change"])
+    def send_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        sent = 0
+        for campaign_id in queryset.values_list("pk", flat=True):
+            try:
+                services.campaign_send(campaign_id=campaign_id, now=timezone.now())
+            except CampaignNotDraft:
+                continue
+            sent += 1
+        skipped = queryset.count() - sent
+        self.message_user(
+            request,
+            f"{sent} campaign(s) queued for sending"
+            + (f"; {skipped} not drafts, left alone." if skipped else "."),
+            messages.SUCCESS if sent else messages.WARNING,
+        )

@@ -45,3 +45,25 @@ class CodePurpose(models.TextChoices):
     VERIFY_EMAIL = "verify_email", "Verify email"
     PASSWORD_RESET = "password_reset", "Password reset"
     UNLOCK = "unlock", "Unlock login"
+
+
+class NotificationChannel(models.TextChoices):
+    """Where a notification may go; each has its own preference switches."""
+
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    PUSH = "push", "Push"
+    IN_APP = "in_app", "In-app"
+
+
+class NotificationCategory(models.TextChoices):
+    """What a notification is about; users switch categories per channel."""
+
+    ORDER_UPDATES = "order_updates", "Order updates"
+    MARKETING = "marketing", "Marketing"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"

@@ -94,3 +94,14 @@ class ServiceUnavailable(AccountsError):
     status_code = 503
     code = "service_unavailable"
     default_detail = "The service is temporarily unavailable; try again shortly."
+
+
+class InvalidUnsubscribeToken(AccountsError):
+    code = "invalid_token"
+    default_detail = "The unsubscribe link is invalid."
+
+
+class CampaignNotDraft(AccountsError):
+    status_code = 409
+    code = "invalid_transition"
+    default_detail = "Only a draft campaign can be sent."

@@ -5,12 +5,24 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.enums import CodePurpose, RevokeReason, SecurityEventKind
+from accounts.enums import (
+    CampaignStatus,
+    CodePurpose,
+    RevokeReason,
+    SecurityEventKind,
+)
+
+# E.164: "+", a country code that does not start with 0, at most 15 digits.
+phone_validator = RegexValidator(
+    r"^\+[1-9][0-9]{6,14}$", "Enter a phone number in E.164 form, e.g. +14155550123."
+)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -61,6 +73,8 @@ class User(AbstractUser):
     session_epoch = models.PositiveIntegerField(default=0)
     # Set when the account was deleted (anonymised); the row stays for orders.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Optional, E.164; only SMS notifications need it (no phone: SMS skipped).
+    phone = models.CharField(max_length=16, blank=True, validators=[phone_validator])
 
     objects = UserManager()  # type: ignore[misc]
 
@@ -229,3 +243,139 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class NotificationPreferences(models.Model):
+    """One user's switches per channel and category (API.md's preferences).
+
+    No row means the defaults below: order updates by email and in-app only.
+    Only the pairs the API exposes exist; any other pair counts as off.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="notification_preferences",
+    )
+    email_order_updates = models.BooleanField(default=True)
+    email_marketing = models.BooleanField(default=False)
+    sms_order_updates = models.BooleanField(default=False)
+    push_order_updates = models.BooleanField(default=False)
+    push_marketing = models.BooleanField(default=False)
+    in_app_order_updates = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "notification preferences"
+        indexes = [
+            # The campaign audience: users who accept marketing email.
+            models.Index(
+                fields=["user"],
+                name="notifpref_email_marketing_idx",
+                condition=Q(email_marketing=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"
+
+
+class Notification(models.Model):
+    """An in-app notification for one user; unread while ``read_at`` is null."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,  # covered by notification_user_created_idx
+    )
+    kind = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # "Mine, newest first" (the cursor orders by -created_at, -id).
+            models.Index(
+                fields=["user", "-created_at", "-id"],
+                name="notification_user_created_idx",
+            ),
+            # Unread count and read-all touch only the unread rows.
+            models.Index(
+                fields=["user"],
+                name="notification_unread_idx",
+                condition=Q(read_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}"
+
+
+class Campaign(models.Model):
+    """A marketing email to every user who accepts marketing email.
+
+    ``subject`` and ``body`` are Django template strings rendered per recipient
+    (``{{ first_name }}``, ``{{ last_name }}``, ``{{ email }}``). Counts are
+    bumped by the batch jobs as recipients are actually sent or skipped.
+    """
+
+    subject = models.CharField(max_length=200)
+    body = models.TextField(help_text="Django template: {{ first_name }} etc.")
+    status = models.CharField(
+        max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    # Send outside the BATCH off-peak window (JOB_BATCH_WINDOW).
+    forced = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recipients_count = models.PositiveIntegerField(default=0)
+    batches_count = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When Send was pressed, and when the last batch finished.
+    started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at"], name="campaign_created_idx")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class CampaignBatch(models.Model):
+    """One slice of a campaign's audience (a user id range), sent by one job.
+
+    Unique per (campaign, number): a retried fan-out finds its batches and
+    enqueues nothing twice.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="batches"
+    )
+    number = models.PositiveIntegerField()
+    first_user_id = models.BigIntegerField()
+    last_user_id = models.BigIntegerField()
+    size = models.PositiveIntegerField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "number"], name="campaignbatch_unique_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}#{self.number}"

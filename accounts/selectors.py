@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 from accounts import cache as acc_cache
 from accounts.exceptions import SessionExpired, SessionRevoked
-from accounts.models import Session, User
+from accounts.models import Notification, NotificationPreferences, Session, User
 
 
 def user_get(*, user_id: Any) -> User | None:
@@ -93,3 +93,18 @@ def session_authenticate(
     if snapshot is None or not snapshot["is_active"] or snapshot["deleted_at"]:
         raise SessionRevoked("The account is no longer active.")
     return user_from_snapshot(snapshot), state
+
+
+def notification_list_for_user(*, user: User) -> QuerySet[Notification]:
+    """The user's notifications, newest first (the pagination orders them)."""
+    return Notification.objects.filter(user=user)
+
+
+def notification_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notification_preferences_get(*, user: User) -> NotificationPreferences:
+    """The user's switches; an unsaved row holding the defaults if none exists."""
+    found = NotificationPreferences.objects.filter(user=user).first()
+    return found or NotificationPreferences(user=user)

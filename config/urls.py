@@ -20,7 +20,9 @@ api_patterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("jobs.api.urls")),
     path("", include("catalog.api.urls")),
+    path("", include("orders.api.urls")),
     path("auth/", include("accounts.api.urls")),
+    path("notifications/", include("accounts.api.notification_urls")),
     path("admin/performance/", include("monitoring.api.urls")),
 ]
 

@@ -86,4 +86,24 @@ def schedule_definitions() -> list[Schedule]:
                 "(as manage.py cleanup_sessions)."
             ),
         ),
+        Schedule(
+            name="expire-unpaid-orders",
+            job_type="orders.expire_unpaid",
+            every=60,
+            priority=Priority.MEDIUM,
+            description=(
+                "Cancel orders unpaid after ORDER_PAYMENT_MINUTES and return "
+                "their stock (as manage.py expire_unpaid_orders)."
+            ),
+        ),
+        Schedule(
+            name="purge-idempotency-keys",
+            job_type="orders.purge_idempotency_keys",
+            crontab="45 3 * * *",
+            priority=Priority.BATCH,
+            description=(
+                "Delete Idempotency-Keys older than IDEMPOTENCY_KEY_HOURS "
+                "(as manage.py purge_idempotency_keys)."
+            ),
+        ),
     ]

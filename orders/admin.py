@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from orders.models import Order, OrderItem
+from orders.models import IdempotencyKey, Order, OrderItem
 
 # Money, identity and lifecycle of an existing order change only through the
 # order services (stock, refunds, notifications); the admin shows them.
@@ -17,6 +17,8 @@ _LEDGER_FIELDS = (
     "total",
     "currency",
     "paid_at",
+    "payment_charge_id",
+    "refund_id",
     "cancelled_at",
 )
 
@@ -65,3 +67,22 @@ class OrderAdmin(admin.ModelAdmin):
         if obj is None:
             return self.readonly_fields
         return (*_LEDGER_FIELDS, *self.readonly_fields)
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """Stored answers of order placement, for support; written only by the API."""
+
+    list_display = ("key", "user", "state", "response_status", "order", "created_at")
+    list_select_related = ("user", "order")
+    list_filter = ("state", "response_status")
+    search_fields = ("key", "user__email")
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: IdempotencyKey | None = None
+    ) -> bool:
+        return False

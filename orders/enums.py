@@ -11,3 +11,10 @@ class OrderStatus(models.TextChoices):
     SHIPPED = "shipped", "Shipped"
     DELIVERED = "delivered", "Delivered"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class IdempotencyState(models.TextChoices):
+    """An ``Idempotency-Key``: claimed by a running request, then answered."""
+
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"

@@ -1,10 +1,12 @@
 """Orders and their lines; names and prices are snapshots taken at purchase."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from orders.enums import OrderStatus
+from orders.enums import IdempotencyState, OrderStatus
 
 # Order numbers come from this sequence (created in the first migration).
 ORDER_NUMBER_SEQUENCE = "orders_order_number_seq"
@@ -30,6 +32,12 @@ class Order(models.Model):
     shipping_address = models.JSONField(default=dict)
     tracking_number = models.CharField(max_length=64, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # The payment gateway's ids: what a refund (or a support call) refers to.
+    # Database defaults too: the demo seed COPYs orders without these columns.
+    payment_charge_id = models.CharField(
+        max_length=128, blank=True, default="", db_default=""
+    )
+    refund_id = models.CharField(max_length=128, blank=True, default="", db_default="")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -104,3 +112,59 @@ class OrderItem(models.Model):
     @property
     def line_total(self):
         return self.unit_price * self.quantity
+
+
+class IdempotencyKey(models.Model):
+    """One ``Idempotency-Key`` of one user: the claim, then the stored answer.
+
+    The row is committed (``in_progress``) before the order's transaction
+    starts, so a concurrent duplicate sees it; the order's transaction turns it
+    ``completed`` with the answer. ``claim`` changes whenever an abandoned
+    claim is taken over, so a stale attempt can no longer complete it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="idempotency_keys",
+        db_index=False,  # covered by the unique constraint
+    )
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    state = models.CharField(
+        max_length=16,
+        choices=IdempotencyState.choices,
+        default=IdempotencyState.IN_PROGRESS,
+    )
+    claim = models.UUIDField(default=uuid.uuid4)
+    claimed_at = models.DateTimeField()
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # looked up by (user, key) only
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"], name="idempotency_key_user_key_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(state=IdempotencyState.IN_PROGRESS)
+                | Q(response_status__isnull=False),
+                name="idempotency_key_completed_has_answer",
+            ),
+        ]
+        indexes = [
+            # The purge deletes by age.
+            models.Index(fields=["created_at"], name="idempotency_key_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"

@@ -1,6 +1,11 @@
 """Writes of accounts (a package: one module per concern, re-exported here)."""
 
 from accounts.services.audit import security_event_record
+from accounts.services.campaigns import (
+    campaign_batch_send,
+    campaign_fan_out,
+    campaign_send,
+)
 from accounts.services.login import (
     account_unlock,
     credentials_check,
@@ -8,6 +13,14 @@ from accounts.services.login import (
     user_login,
 )
 from accounts.services.maintenance import sessions_cleanup
+from accounts.services.notification_delivery import push_deliver, sms_deliver
+from accounts.services.notifications import (
+    email_unsubscribe,
+    notification_mark_read,
+    notifications_mark_all_read,
+    notify,
+    preferences_update,
+)
 from accounts.services.passwords import (
     password_change,
     password_reset_confirm,
@@ -27,13 +40,22 @@ from accounts.services.users import user_delete, user_update
 
 __all__ = [
     "account_unlock",
+    "campaign_batch_send",
+    "campaign_fan_out",
+    "campaign_send",
     "credentials_check",
+    "email_unsubscribe",
     "email_verify",
     "login_succeeded",
+    "notification_mark_read",
+    "notifications_mark_all_read",
+    "notify",
     "otp_resend",
     "password_change",
     "password_reset_confirm",
     "password_reset_request",
+    "preferences_update",
+    "push_deliver",
     "security_event_record",
     "session_logout",
     "session_logout_all",
@@ -43,6 +65,7 @@ __all__ = [
     "sessions_admin_revoke",
     "sessions_cleanup",
     "sessions_revoke",
+    "sms_deliver",
     "user_delete",
     "user_login",
     "user_register",

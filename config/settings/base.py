@@ -6,6 +6,7 @@ defaults that must never reach production (secrets) and tightens the rest.
 
 import hashlib
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -311,6 +312,23 @@ PASSWORD_RESET_MINUTES = env.int("PASSWORD_RESET_MINUTES", default=15)
 ACCOUNT_UNLOCK_URL = env.str(
     "ACCOUNT_UNLOCK_URL", default="http://127.0.0.1:8000/unlock?token={token}"
 )
+
+# --- Notifications ------------------------------------------------------------
+# Providers for SMS and push (dotted paths to classes with ``send``); the
+# defaults log the message instead of sending it.
+SMS_BACKEND = env.str(
+    "SMS_BACKEND", default="accounts.notification_backends.ConsoleSmsBackend"
+)
+PUSH_BACKEND = env.str(
+    "PUSH_BACKEND", default="accounts.notification_backends.ConsolePushBackend"
+)
+# The one-click unsubscribe link in campaign emails; {token} is replaced.
+UNSUBSCRIBE_URL = env.str(
+    "UNSUBSCRIBE_URL",
+    default="http://127.0.0.1:8000/api/notifications/unsubscribe?token={token}",
+)
+# Recipients per campaign batch job.
+CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=1000)
 # simplejwt's own settings, for anything that reads them; accounts.tokens
 # builds its key-ring backend from the JWT_* settings above.
 SIMPLE_JWT = {
@@ -324,6 +342,23 @@ SIMPLE_JWT = {
     "TOKEN_TYPE_CLAIM": "typ",
     "UPDATE_LAST_LOGIN": False,
 }
+
+# --- Orders -------------------------------------------------------------------
+# Flat shipping fee per order, and the subtotal from which shipping is free
+# (in the order's currency).
+SHIPPING_FEE = Decimal(env.str("SHIPPING_FEE", default="5.00"))
+FREE_SHIPPING_OVER = Decimal(env.str("FREE_SHIPPING_OVER", default="50.00"))
+# Minutes a pending order waits for payment before the expiry job cancels it.
+ORDER_PAYMENT_MINUTES = env.int("ORDER_PAYMENT_MINUTES", default=30)
+# Dotted path of the orders.payments.PaymentGateway subclass to charge through.
+PAYMENT_GATEWAY = env.str(
+    "PAYMENT_GATEWAY", default="orders.payments.TestPaymentGateway"
+)
+# Hours an Idempotency-Key (and its stored answer) is kept; API.md promises 24+.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=48)
+# Seconds after which an unfinished request's key may be taken over by a retry
+# (longer than any request may run: GUNICORN_TIMEOUT is 30).
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
 
 # --- API --------------------------------------------------------------------
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
@@ -360,6 +395,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
+    # Several components have a "status" choice field; name the order's.
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.enums.OrderStatus"},
 }
 
 # --- Operations ---------------------------------------------------------------

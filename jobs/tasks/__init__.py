@@ -1,3 +1,11 @@
 """Job handlers, one module per job category; each handler is thin."""
 
-from jobs.tasks import analytics, cache, email, images, maintenance  # noqa: F401
+from jobs.tasks import (  # noqa: F401
+    analytics,
+    cache,
+    email,
+    images,
+    maintenance,
+    notifications,
+    orders,
+)

@@ -37,7 +37,14 @@ from jobs.services import jobs_purge
 from jobs.slots import crontab_slot, interval_slot
 from tests.factories import StaffFactory, UserFactory
 
-CODE_NAMES = ["flush-product-views", "warm-cache", "purge-jobs", "cleanup-sessions"]
+CODE_NAMES = [
+    "flush-product-views",
+    "warm-cache",
+    "purge-jobs",
+    "cleanup-sessions",
+    "expire-unpaid-orders",
+    "purge-idempotency-keys",
+]
 EVERY_MINUTE = Schedule(
     name="count-every-minute",
     job_type="testing.count",
@@ -235,7 +242,7 @@ def test_schedule_removed_from_code_is_disabled_not_deleted():
     assert report.disabled == ["cleanup-sessions"]
     assert PeriodicTask.objects.get(name="cleanup-sessions").enabled is False
     assert PeriodicTask.objects.get(name="adhoc").enabled is True
-    assert PeriodicTask.objects.count() == 5
+    assert PeriodicTask.objects.count() == len(CODE_NAMES) + 1
     assert schedules_sync(definitions=without_cleanup).disabled == []
 
     # and when it comes back, sync enables it again
@@ -282,8 +289,14 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
             Priority.BATCH,
             day.replace(hour=3, minute=30),
         ),
+        "expire-unpaid-orders": ("orders.expire_unpaid", Priority.MEDIUM, noon),
+        "purge-idempotency-keys": (
+            "orders.purge_idempotency_keys",
+            Priority.BATCH,
+            day.replace(hour=3, minute=45),
+        ),
     }
-    assert JobRecord.objects.count() == 4
+    assert JobRecord.objects.count() == 6
     for name, (job_type, priority, slot) in expected.items():
         [job] = periodic_jobs(name)
         assert (job.type, job.priority, job.payload, job.status) == (
@@ -307,7 +320,7 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
 
     # and ticking again at the same instant adds nothing
     drain(scheduler)
-    assert JobRecord.objects.count() == 4
+    assert JobRecord.objects.count() == 6
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,23 @@
+"""Order jobs: expiry of unpaid orders and the Idempotency-Key purge, each the
+same code path as its management command."""
+
+from typing import Any
+
+from jobs.enums import Priority
+from jobs.models import JobRecord
+from jobs.registry import job_type
+from orders.services import idempotency_keys_purge, orders_expire_unpaid
+
+
+@job_type("orders.expire_unpaid", priority=Priority.MEDIUM, atomic=False)
+def expire_unpaid(job: JobRecord) -> dict[str, Any]:
+    """Cancel orders unpaid after ORDER_PAYMENT_MINUTES and restock them
+    (every minute; one transaction per order, so not atomic as a whole)."""
+    return orders_expire_unpaid()
+
+
+@job_type("orders.purge_idempotency_keys", priority=Priority.BATCH)
+def purge_idempotency_keys(job: JobRecord) -> dict[str, int]:
+    """Keys older than IDEMPOTENCY_KEY_HOURS, as ``manage.py
+    purge_idempotency_keys`` (daily, 03:45)."""
+    return {"deleted": idempotency_keys_purge()}

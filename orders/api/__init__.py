@@ -1,0 +1,1 @@
+"""The orders HTTP API: thin views over orders.services and orders.selectors."""

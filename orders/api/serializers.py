@@ -1,0 +1,152 @@
+"""Input and output shapes of the orders API (API.md, Orders)."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from config.api.serializers import StrictSerializer
+from orders.countries import ISO_3166_ALPHA2
+from orders.enums import OrderStatus
+from orders.models import Order, OrderItem
+
+MAX_LINES = 50
+MAX_QUANTITY = 100
+MAX_ID = 2**63 - 1
+
+
+def _money() -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+
+
+class OrderLineInput(StrictSerializer):
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class ShippingAddressInput(StrictSerializer):
+    name = serializers.CharField(max_length=100)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    city = serializers.CharField(max_length=100)
+    postal_code = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9 -]{0,14}[A-Za-z0-9]$",
+        max_length=16,
+        error_messages={"invalid": "Enter a valid postal code."},
+    )
+    country = serializers.CharField(min_length=2, max_length=2)
+
+    def validate_country(self, value: str) -> str:
+        code = value.upper()
+        if code not in ISO_3166_ALPHA2:
+            raise serializers.ValidationError(
+                "Enter an ISO 3166-1 alpha-2 country code, e.g. US."
+            )
+        return code
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("line2"):
+            attrs.pop("line2", None)
+        return attrs
+
+
+class OrderCreateInput(StrictSerializer):
+    items = serializers.ListField(
+        child=OrderLineInput(), min_length=1, max_length=MAX_LINES
+    )
+    shipping_address = ShippingAddressInput()
+
+    def validate_items(self, value: list[dict[str, int]]) -> list[dict[str, int]]:
+        totals: dict[int, int] = {}
+        for line in value:
+            pid = line["product_id"]
+            totals[pid] = totals.get(pid, 0) + line["quantity"]
+        if any(quantity > MAX_QUANTITY for quantity in totals.values()):
+            raise serializers.ValidationError(
+                f"At most {MAX_QUANTITY} units of one product per order."
+            )
+        return value
+
+
+class OrderPayInput(StrictSerializer):
+    payment_method = serializers.ChoiceField(choices=["card"])
+    card_token = serializers.CharField(max_length=255)
+
+
+class OrderStatusInput(StrictSerializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    tracking_number = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["status"] == OrderStatus.SHIPPED and not attrs["tracking_number"]:
+            raise serializers.ValidationError(
+                {"tracking_number": ["A tracking number is required to ship."]}
+            )
+        return attrs
+
+
+class OrderItemOutput(serializers.ModelSerializer):
+    unit_price = _money()
+    line_total = _money()
+
+    class Meta:
+        model = OrderItem
+        fields = ["product_id", "name", "unit_price", "quantity", "line_total"]
+
+
+class OrderOutput(serializers.ModelSerializer):
+    items = OrderItemOutput(many=True, read_only=True)
+    subtotal = _money()
+    shipping = _money()
+    total = _money()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "status",
+            "items",
+            "subtotal",
+            "shipping",
+            "total",
+            "currency",
+            "shipping_address",
+            "tracking_number",
+            "paid_at",
+            "cancelled_at",
+            "created_at",
+        ]
+
+
+class SellerOrderLineOutput(serializers.ModelSerializer):
+    order_id = serializers.IntegerField(read_only=True)
+    order_number = serializers.CharField(source="order.number", read_only=True)
+    status = serializers.CharField(source="order.status", read_only=True)
+    currency = serializers.CharField(source="order.currency", read_only=True)
+    shipping_address = serializers.JSONField(
+        source="order.shipping_address", read_only=True
+    )
+    created_at = serializers.DateTimeField(source="order.created_at", read_only=True)
+    unit_price = _money()
+    line_total = _money()
+
+    class Meta:
+        model = OrderItem
+        fields = [
+            "id",
+            "order_id",
+            "order_number",
+            "status",
+            "product_id",
+            "name",
+            "unit_price",
+            "quantity",
+            "line_total",
+            "currency",
+            "shipping_address",
+            "created_at",
+        ]

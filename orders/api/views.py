@@ -1,0 +1,175 @@
+"""The orders API: one thin class per operation (API.md, Orders)."""
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api.pagination import CursorPagination
+from config.api.parsers import StrictJSONParser
+from orders import selectors, services
+from orders.api import serializers as s
+from orders.api.permissions import IsSeller, IsStaff
+from orders.exceptions import IdempotencyKeyInvalid, IdempotencyKeyMissing
+from orders.models import Order
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+class OrdersApi(APIView):
+    """Base: signed-in callers, JSON bodies, user data never cached."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [StrictJSONParser]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # API.md: missing credentials are a 401, never a 403.
+        return super().get_authenticate_header(request) or 'Bearer realm="api"'
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def input(self, serializer_class: type, request: Request) -> dict[str, Any]:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def order_or_404(self, request: Request, order_id: int) -> Order:
+        order = selectors.order_get_for_user(order_id=order_id, user=request.user)
+        if order is None:
+            raise Http404
+        return order
+
+    def respond(self, order_id: int) -> Response:
+        order = selectors.order_get_for_user(order_id=order_id, user=self.request.user)
+        return Response(s.OrderOutput(order).data)
+
+
+class OrderPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class SellerLinePagination(CursorPagination):
+    ordering = "-id"
+
+
+def render_order(order: Order) -> dict[str, Any]:
+    """The 201 body, as plain JSON (it is stored for replays)."""
+    fresh = selectors.order_get_for_user(order_id=order.pk, user=order.user)
+    return dict(s.OrderOutput(fresh).data)
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None or not key.strip():
+        raise IdempotencyKeyMissing
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise IdempotencyKeyInvalid
+    return key
+
+
+class OrderListApi(OrdersApi):
+    pagination_class = OrderPagination
+
+    @extend_schema(responses=s.OrderOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        orders = selectors.order_list_for_user(user=request.user)
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(s.OrderOutput(page, many=True).data)
+
+
+class OrderCreateApi(OrdersApi):
+    @extend_schema(
+        request=s.OrderCreateInput,
+        responses={201: s.OrderOutput},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        data = self.input(s.OrderCreateInput, request)
+        answer = services.order_place(
+            user=request.user,
+            key=key,
+            request_hash=services.request_fingerprint(request.data),
+            lines=[services.Line(**line) for line in data["items"]],
+            shipping_address=dict(data["shipping_address"]),
+            render=render_order,
+        )
+        response = Response(answer.body, status=answer.status)
+        if answer.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class OrderCollectionApi(OrderListApi, OrderCreateApi):
+    """GET and POST /api/orders."""
+
+
+class OrderDetailApi(OrdersApi):
+    @extend_schema(responses=s.OrderOutput)
+    def get(self, request: Request, order_id: int) -> Response:
+        return Response(s.OrderOutput(self.order_or_404(request, order_id)).data)
+
+
+class OrderPayApi(OrdersApi):
+    @extend_schema(request=s.OrderPayInput, responses=s.OrderOutput)
+    def post(self, request: Request, order_id: int) -> Response:
+        order = self.order_or_404(request, order_id)
+        if order.user_id != request.user.pk:
+            raise PermissionDenied("Only the buyer can pay for an order.")
+        data = self.input(s.OrderPayInput, request)
+        services.order_pay(order_id=order.pk, card_token=data["card_token"])
+        return self.respond(order.pk)
+
+
+class OrderCancelApi(OrdersApi):
+    @extend_schema(request=None, responses=s.OrderOutput)
+    def post(self, request: Request, order_id: int) -> Response:
+        order = self.order_or_404(request, order_id)
+        services.order_cancel(order_id=order.pk, actor=request.user)
+        return self.respond(order.pk)
+
+
+class OrderStatusApi(OrdersApi):
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=s.OrderStatusInput, responses=s.OrderOutput)
+    def post(self, request: Request, order_id: int) -> Response:
+        order = self.order_or_404(request, order_id)
+        data = self.input(s.OrderStatusInput, request)
+        services.order_status_set(
+            order_id=order.pk,
+            status=data["status"],
+            tracking_number=data["tracking_number"],
+            actor=request.user,
+        )
+        return self.respond(order.pk)
+
+
+class SellerOrderListApi(OrdersApi):
+    permission_classes = [IsSeller]
+    pagination_class = SellerLinePagination
+
+    @extend_schema(responses=s.SellerOrderLineOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        lines = selectors.seller_order_lines(seller=request.user)
+        page = paginator.paginate_queryset(lines, request, view=self)
+        return paginator.get_paginated_response(
+            s.SellerOrderLineOutput(page, many=True).data
+        )

@@ -1,0 +1,195 @@
+"""``Idempotency-Key`` for placing orders: claim, answer once, replay.
+
+A key's life (one row per user and key):
+
+1. **claim** — its own, immediately committed transaction inserts the row
+   ``in_progress`` with a fresh ``claim`` token. A concurrent duplicate finds
+   the row and answers 409 ``idempotency_request_in_progress``; another body
+   under the same key answers 422 ``idempotency_key_reused``.
+2. **answer** — the order's transaction locks the row *by its claim token*,
+   does the work and stores the answer (201 or a domain 4xx) with the order,
+   ``completed``. Both commit together, or neither does.
+3. **replay** — a completed key returns the stored status and body verbatim.
+
+An unexpected error (a 500) deletes the claim at once, so the client may
+retry; a process that died mid-request leaves its claim, which anyone may
+take over (a new token) once older than ``IDEMPOTENCY_LOCK_SECONDS``. The
+old attempt, if it was only slow, then no longer holds the token and cannot
+complete the key: it rolls its order back and answers as a duplicate would.
+"""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from config.api.errors import DomainError
+from orders.enums import IdempotencyState
+from orders.exceptions import IdempotencyKeyReused, IdempotencyRequestInProgress
+from orders.models import IdempotencyKey, Order
+from orders.services.placement import Line, order_create
+
+logger = structlog.get_logger("bazaar.orders")
+
+Render = Callable[[Order], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the API sends back: status code and JSON body."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+class _ClaimLost(Exception):
+    """Our claim was taken over while we worked (we were presumed dead)."""
+
+
+def request_fingerprint(data: Any) -> str:
+    """SHA-256 of the body as canonical JSON: key order and spacing do not
+    matter, values do."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _error_body(exc: DomainError) -> dict[str, Any]:
+    return {"detail": exc.detail, "code": exc.code, **exc.extra}
+
+
+def _answer_of(record: IdempotencyKey, *, request_hash: str) -> Answer:
+    """The answer for a request that found ``record`` already there."""
+    if record.request_hash != request_hash:
+        raise IdempotencyKeyReused
+    if record.state == IdempotencyState.COMPLETED:
+        return Answer(record.response_status, record.response_body, replayed=True)
+    raise IdempotencyRequestInProgress
+
+
+def _claim(
+    *, user: User, key: str, request_hash: str, now: datetime
+) -> IdempotencyKey | Answer:
+    """Own the key (a committed ``in_progress`` row), or the answer to give."""
+    stale_before = now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
+    for _ in range(3):
+        record = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if record is None:
+            record = IdempotencyKey(
+                user=user,
+                key=key,
+                request_hash=request_hash,
+                claimed_at=now,
+                created_at=now,
+            )
+            try:
+                with transaction.atomic():
+                    record.save(force_insert=True)
+            except IntegrityError:
+                continue  # a concurrent twin inserted it first: read theirs
+            return record
+        if (
+            record.request_hash == request_hash
+            and record.state == IdempotencyState.IN_PROGRESS
+            and record.claimed_at < stale_before
+        ):
+            # Abandoned by a crashed process: take it over with a new token.
+            token = uuid.uuid4()
+            taken = IdempotencyKey.objects.filter(
+                pk=record.pk, claim=record.claim, state=IdempotencyState.IN_PROGRESS
+            ).update(claim=token, claimed_at=now)
+            if taken:
+                logger.warning("idempotency_key_taken_over", key_id=record.pk)
+                record.claim, record.claimed_at = token, now
+                return record
+            continue
+        return _answer_of(record, request_hash=request_hash)
+    raise IdempotencyRequestInProgress
+
+
+def _release(record: IdempotencyKey) -> None:
+    """Forget a claim whose request failed unexpectedly (the client may retry)."""
+    IdempotencyKey.objects.filter(
+        pk=record.pk, claim=record.claim, state=IdempotencyState.IN_PROGRESS
+    ).delete()
+
+
+def order_place(
+    *,
+    user: User,
+    key: str,
+    request_hash: str,
+    lines: list[Line],
+    shipping_address: dict[str, str],
+    render: Render,
+) -> Answer:
+    """Place an order at most once per (user, key); see the module docstring.
+
+    ``render`` turns the new order into the 201 body (the API's shape), which
+    is stored and replayed verbatim. Call it outside any transaction: the
+    claim has to be committed, visible to other requests, before the order's
+    transaction starts.
+    """
+    now = timezone.now()
+    claimed = _claim(user=user, key=key, request_hash=request_hash, now=now)
+    if isinstance(claimed, Answer):
+        return claimed
+    record = claimed
+    try:
+        with transaction.atomic():
+            locked = (
+                IdempotencyKey.objects.select_for_update()
+                .filter(
+                    pk=record.pk,
+                    claim=record.claim,
+                    state=IdempotencyState.IN_PROGRESS,
+                )
+                .first()
+            )
+            if locked is None:
+                raise _ClaimLost
+            order: Order | None = None
+            try:
+                with transaction.atomic():
+                    order = order_create(
+                        user=user, lines=lines, shipping_address=shipping_address
+                    )
+                    answer = Answer(201, render(order))
+            except DomainError as exc:
+                if exc.status_code >= 500:
+                    raise
+                order, answer = None, Answer(exc.status_code, _error_body(exc))
+            locked.state = IdempotencyState.COMPLETED
+            locked.response_status = answer.status
+            locked.response_body = answer.body
+            locked.order = order
+            locked.save(
+                update_fields=["state", "response_status", "response_body", "order"]
+            )
+            return answer
+    except _ClaimLost:
+        current = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if current is None:
+            raise IdempotencyRequestInProgress from None
+        return _answer_of(current, request_hash=request_hash)
+    except BaseException:
+        _release(record)
+        raise
+
+
+def idempotency_keys_purge(*, now: datetime | None = None) -> int:
+    """Delete keys older than ``IDEMPOTENCY_KEY_HOURS`` (API.md promises 24 h
+    at least); returns how many went."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,156 @@
+"""Placing an order: prices from the database, stock taken all or nothing."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+import jobs
+from accounts.models import User
+from accounts.services import notify
+from catalog.models import Product
+from catalog.services import stock_take
+from jobs.enums import Priority
+from jobs.mail import email_payload
+from orders.exceptions import MixedCurrency, ProductUnavailable
+from orders.models import ORDER_NUMBER_SEQUENCE, Order, OrderItem
+
+NOTIFICATION_CATEGORY = "order_updates"
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One requested line: a product and how many."""
+
+    product_id: int
+    quantity: int
+
+
+def lines_merge(lines: list[Line]) -> dict[int, int]:
+    """Product id → total quantity, in order of first appearance."""
+    merged: dict[int, int] = {}
+    for line in lines:
+        merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
+    return merged
+
+
+def shipping_for(subtotal: Decimal) -> Decimal:
+    """The flat ``SHIPPING_FEE``; nothing from ``FREE_SHIPPING_OVER`` up."""
+    if subtotal >= Decimal(settings.FREE_SHIPPING_OVER):
+        return Decimal("0.00")
+    return Decimal(settings.SHIPPING_FEE).quantize(_CENT)
+
+
+def order_number_next(*, year: int) -> str:
+    """``BZ-<year>-<n>`` from the database sequence (unique across years too)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s::regclass)", [ORDER_NUMBER_SEQUENCE])
+        (value,) = cursor.fetchone()
+    return f"BZ-{year}-{value:06d}"
+
+
+def _products_locked(ids: list[int]) -> dict[int, Product]:
+    # The same id order as stock_take, which locks these rows again (a no-op
+    # in this transaction): the prices charged are those at the stock take.
+    rows = (
+        Product.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .only("id", "name", "price", "currency", "is_active")
+    )
+    return {product.pk: product for product in rows}
+
+
+@transaction.atomic
+def order_create(
+    *, user: User, lines: list[Line], shipping_address: dict[str, str]
+) -> Order:
+    """Create a pending order and take its stock, all lines or none.
+
+    Duplicate lines are merged. Raises ProductUnavailable (missing or
+    inactive), MixedCurrency, or catalog's InsufficientStock; any of them
+    leaves nothing behind. The confirmation email and the in-app notification
+    are queued in the same transaction.
+    """
+    quantities = lines_merge(lines)
+    products = _products_locked(sorted(quantities))
+    for product_id in quantities:
+        product = products.get(product_id)
+        if product is None or not product.is_active:
+            raise ProductUnavailable(product_id=product_id)
+    currencies = {products[pk].currency for pk in quantities}
+    if len(currencies) > 1:
+        raise MixedCurrency(currencies=sorted(currencies))
+    stock_take(quantities=quantities)
+
+    subtotal = sum(
+        (products[pk].price * quantity for pk, quantity in quantities.items()),
+        Decimal("0.00"),
+    ).quantize(_CENT)
+    shipping = shipping_for(subtotal)
+    now = timezone.now()
+    order = Order.objects.create(
+        user=user,
+        number=order_number_next(year=now.year),
+        subtotal=subtotal,
+        shipping=shipping,
+        total=subtotal + shipping,
+        currency=currencies.pop(),
+        shipping_address=shipping_address,
+    )
+    items = OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            product_id=pk,
+            name=products[pk].name,
+            unit_price=products[pk].price,
+            quantity=quantity,
+        )
+        for pk, quantity in quantities.items()
+    )
+    _confirmation_queue(order=order, items=items)
+    notify(
+        user=user,
+        kind="order_placed",
+        category=NOTIFICATION_CATEGORY,
+        title=f"Order {order.number} placed",
+        body=f"We received your order of {order.total} {order.currency}.",
+        data={"order_id": order.pk, "number": order.number, "status": order.status},
+    )
+    return order
+
+
+def _confirmation_queue(*, order: Order, items: list[OrderItem]) -> None:
+    """The HIGH confirmation email: one per order, whatever the preferences
+    (it is the receipt). Amounts travel as strings: the payload is JSON."""
+    context: dict[str, Any] = {
+        "order_number": order.number,
+        "items": [
+            {
+                "name": item.name,
+                "quantity": item.quantity,
+                "line_total": str(item.line_total),
+            }
+            for item in items
+        ],
+        "subtotal": str(order.subtotal),
+        "shipping": str(order.shipping),
+        "total": str(order.total),
+        "currency": order.currency,
+    }
+    jobs.enqueue(
+        "email.send",
+        email_payload(
+            to=order.user.email,
+            template="order_confirmation",
+            context=context,
+            secret=None,
+        ),
+        priority=Priority.HIGH,
+        user=order.user,
+        order=order,
+    )
