@@ -94,6 +94,18 @@ def cached(
             return view(request, **kwargs)
         return response
 
+    def revalidate(request: HttpRequest, kwargs: dict[str, Any]) -> HttpResponse | None:
+        """The early 304 (``CatalogRevalidationMiddleware``), or None."""
+        if request.method not in ("GET", "HEAD") or not _wants_json(request):
+            return None
+        response = cache.revalidate(
+            request, namespace=namespace, tags=tags(kwargs), params=params, ttl=ttl()
+        )
+        if response is not None and on_hit is not None and request.method == "GET":
+            on_hit(kwargs)
+        return response
+
+    wrapper.revalidate = revalidate  # type: ignore[attr-defined]
     wrapper.cls = getattr(view, "cls", None)  # drf-spectacular finds the view class
     wrapper.initkwargs = getattr(view, "initkwargs", {})
     wrapper.csrf_exempt = True

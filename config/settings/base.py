@@ -64,6 +64,8 @@ MIDDLEWARE = [
     # through up to PRODUCT_IMAGE_MAX_BYTES.
     "catalog.api.middleware.UploadBodySizeLimitMiddleware",
     "config.api.middleware.OptionalTrailingSlashMiddleware",
+    # Catalog revalidations that end in 304 are answered here, before the rest.
+    "catalog.api.middleware.CatalogRevalidationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and the browsable API's static files from gunicorn.
     "whitenoise.middleware.WhiteNoiseMiddleware",

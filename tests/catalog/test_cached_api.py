@@ -4,9 +4,11 @@ import gzip
 import threading
 
 import pytest
+from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
 from catalog import cache, selectors
+from catalog.popularity import VIEWS_KEY
 from tests.factories import CategoryFactory, ProductFactory, StaffFactory
 from tests.subprocess_env import closed_port
 
@@ -155,3 +157,59 @@ def test_fifty_concurrent_requests_on_a_cold_list_compute_it_once(monkeypatch):
         thread.join()
     assert statuses == [200] * 50
     assert len(calls) == 1
+
+
+def test_a_current_etag_is_answered_304_before_the_rest_of_the_stack(
+    django_assert_num_queries,
+):
+    product = ProductFactory()
+    client = APIClient()
+    etag = client.get("/api/products/")["ETag"]
+    detail_etag = client.get(f"/api/products/{product.pk}")["ETag"]
+    redis = get_redis_connection("default")
+    views_before = int(redis.hget(VIEWS_KEY, str(product.pk)) or 0)
+
+    with django_assert_num_queries(0):
+        listed = client.get("/api/products", HTTP_IF_NONE_MATCH=etag)
+        shown = client.get(
+            f"/api/products/{product.pk}/", HTTP_IF_NONE_MATCH=detail_etag
+        )
+
+    for response, expected in ((listed, etag), (shown, detail_etag)):
+        assert response.status_code == 304
+        assert response["ETag"] == expected
+        assert response["Cache-Control"] == "public, no-cache"
+        assert response["Vary"] == "Accept-Encoding"
+        assert response["X-Cache"] == "HIT"
+        assert response.has_header("X-Request-ID")
+        # answered before the middleware that adds body-only headers
+        assert not response.has_header("X-Frame-Options")
+    # a revalidated detail still counts as a view
+    assert int(redis.hget(VIEWS_KEY, str(product.pk))) == views_before + 1
+
+
+def test_a_stale_etag_or_a_browser_goes_through_the_whole_stack(
+    django_capture_on_commit_callbacks,
+):
+    product = ProductFactory(name="Old name")
+    client = APIClient()
+    etag = client.get(f"/api/products/{product.pk}")["ETag"]
+    staff = APIClient()
+    staff.force_authenticate(StaffFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.patch(f"/api/products/{product.pk}", {"name": "New name"}, format="json")
+
+    changed = client.get(f"/api/products/{product.pk}", HTTP_IF_NONE_MATCH=etag)
+    html = client.get(
+        f"/api/products/{product.pk}", HTTP_IF_NONE_MATCH=etag, HTTP_ACCEPT="text/html"
+    )
+    wrong_host = client.get(
+        "/api/products/", HTTP_IF_NONE_MATCH=etag, HTTP_HOST="evil.example"
+    )
+
+    assert changed.status_code == 200
+    assert changed.json()["name"] == "New name"
+    assert changed["X-Frame-Options"] == "DENY"
+    assert html.status_code == 200
+    assert html["Content-Type"].startswith("text/html")
+    assert wrong_host.status_code == 400
