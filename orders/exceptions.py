@@ -61,3 +61,9 @@ class PaymentFailed(OrdersError):
     status_code = 502
     code = "payment_gateway_error"
     default_detail = "The payment provider could not be reached; try again."
+
+
+class InvoiceNotReady(OrdersError):
+    status_code = 404
+    code = "invoice_not_ready"
+    default_detail = "The invoice has not been made yet; request it and try later."

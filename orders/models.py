@@ -39,6 +39,13 @@ class Order(models.Model):
     )
     refund_id = models.CharField(max_length=128, blank=True, default="", db_default="")
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The latest rendered invoice PDF (a media storage name), "" until the
+    # ``orders.render_invoice`` job has made one. Database defaults for the
+    # demo seed's COPY, as above.
+    invoice_path = models.CharField(
+        max_length=255, blank=True, default="", db_default=""
+    )
+    invoice_generated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,10 +1,12 @@
-"""Reads of orders: one order for its owner or staff, a buyer's orders, the
-lines a seller sold."""
+"""Reads of orders: one order for its owner or staff, its invoice, a buyer's
+orders, the lines a seller sold."""
 
-from typing import Any
+from typing import IO, Any
 
 from django.db.models import Prefetch, QuerySet
 
+from orders import invoices
+from orders.exceptions import InvoiceNotReady
 from orders.models import Order, OrderItem
 
 
@@ -21,6 +23,19 @@ def order_get_for_user(*, order_id: int, user: Any) -> Order | None:
     if not user.is_staff:
         orders = orders.filter(user=user)
     return _with_items(orders).first()
+
+
+def order_invoice_open(*, order: Order) -> IO[bytes]:
+    """The order's latest invoice PDF, open for reading.
+
+    Raises InvoiceNotReady (404) until a rendering job has stored one.
+    """
+    if not order.invoice_path:
+        raise InvoiceNotReady
+    try:
+        return invoices.invoice_open(order.invoice_path)
+    except FileNotFoundError:  # replaced by a newer rendering just now
+        raise InvoiceNotReady from None
 
 
 def order_list_for_user(*, user: Any) -> QuerySet[Order]:

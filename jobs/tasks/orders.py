@@ -1,12 +1,18 @@
 """Order jobs: expiry of unpaid orders and the Idempotency-Key purge, each the
-same code path as its management command."""
+same code path as its management command, and invoice PDFs."""
 
 from typing import Any
 
 from jobs.enums import Priority
+from jobs.exceptions import PermanentJobError
 from jobs.models import JobRecord
 from jobs.registry import job_type
-from orders.services import idempotency_keys_purge, orders_expire_unpaid
+from orders.services import (
+    INVOICE_JOB,
+    idempotency_keys_purge,
+    order_invoice_render,
+    orders_expire_unpaid,
+)
 
 
 @job_type("orders.expire_unpaid", priority=Priority.MEDIUM, atomic=False)
@@ -21,3 +27,17 @@ def purge_idempotency_keys(job: JobRecord) -> dict[str, int]:
     """Keys older than IDEMPOTENCY_KEY_HOURS, as ``manage.py
     purge_idempotency_keys`` (daily, 03:45)."""
     return {"deleted": idempotency_keys_purge()}
+
+
+@job_type(INVOICE_JOB, priority=Priority.MEDIUM, atomic=False)
+def render_invoice(job: JobRecord) -> dict[str, Any] | None:
+    """Payload: ``{"order_id"}`` (orders.services.invoices).
+
+    Not atomic: rendering and writing the file must not hold a transaction
+    open; the order update is a short transaction of its own.
+    """
+    try:
+        order_id = int(job.payload["order_id"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentJobError(f"malformed payload: {exc!r}") from exc
+    return order_invoice_render(order_id=order_id)

@@ -150,3 +150,7 @@ class SellerOrderLineOutput(serializers.ModelSerializer):
             "shipping_address",
             "created_at",
         ]
+
+
+class InvoiceJobOutput(serializers.Serializer):
+    job_id = serializers.UUIDField()

@@ -6,6 +6,7 @@ from orders.api.views import (
     OrderCancelApi,
     OrderCollectionApi,
     OrderDetailApi,
+    OrderInvoiceApi,
     OrderPayApi,
     OrderStatusApi,
     SellerOrderListApi,
@@ -20,6 +21,11 @@ urlpatterns = [
     ),
     path(
         "orders/<int:order_id>/status/", OrderStatusApi.as_view(), name="order-status"
+    ),
+    path(
+        "orders/<int:order_id>/invoice/",
+        OrderInvoiceApi.as_view(),
+        name="order-invoice",
     ),
     path("seller/orders/", SellerOrderListApi.as_view(), name="seller-order-list"),
 ]

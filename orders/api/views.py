@@ -2,8 +2,14 @@
 
 from typing import Any
 
-from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiTypes,
+    extend_schema,
+)
+from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -159,6 +165,38 @@ class OrderStatusApi(OrdersApi):
             actor=request.user,
         )
         return self.respond(order.pk)
+
+
+class OrderInvoiceApi(OrdersApi):
+    """POST queues the invoice PDF (202 with the job); GET downloads it."""
+
+    def perform_content_negotiation(
+        self, request: Request, force: bool = False
+    ) -> tuple[Any, str]:
+        # A client asking for the PDF (``Accept: application/pdf``) is not a
+        # 406: errors still answer in JSON, the PDF bypasses the renderers.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(request=None, responses={202: s.InvoiceJobOutput})
+    def post(self, request: Request, order_id: int) -> Response:
+        order = self.order_or_404(request, order_id)
+        job_id = services.order_invoice_request(order=order)
+        return Response({"job_id": job_id}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="`invoice_not_ready`, or no such order"),
+        }
+    )
+    def get(self, request: Request, order_id: int) -> FileResponse:
+        order = self.order_or_404(request, order_id)
+        return FileResponse(
+            selectors.order_invoice_open(order=order),
+            as_attachment=True,
+            filename=f"{order.number}.pdf",
+            content_type="application/pdf",
+        )
 
 
 class SellerOrderListApi(OrdersApi):

@@ -6,6 +6,11 @@ from orders.services.idempotency import (
     order_place,
     request_fingerprint,
 )
+from orders.services.invoices import (
+    INVOICE_JOB,
+    order_invoice_render,
+    order_invoice_request,
+)
 from orders.services.lifecycle import (
     TRANSITIONS,
     order_cancel,
@@ -17,12 +22,15 @@ from orders.services.lifecycle import (
 from orders.services.placement import Line, order_create, shipping_for
 
 __all__ = [
+    "INVOICE_JOB",
     "TRANSITIONS",
     "Answer",
     "Line",
     "idempotency_keys_purge",
     "order_cancel",
     "order_create",
+    "order_invoice_render",
+    "order_invoice_request",
     "order_pay",
     "order_place",
     "order_status_set",
