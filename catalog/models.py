@@ -74,6 +74,10 @@ class Product(models.Model):
     view_count = models.BigIntegerField(default=0)
     units_sold = models.BigIntegerField(default=0)
     popularity = models.FloatField(default=0)
+    # When the seller was last alerted that stock fell below LOW_STOCK_THRESHOLD;
+    # cleared when stock climbs back, so each crossing alerts exactly once. The
+    # database default lets bulk loads (COPY) leave the column out.
+    low_stock_alerted_at = models.DateTimeField(null=True, blank=True, db_default=None)
     # Maintained by PostgreSQL itself: name weighs above description.
     search_vector = models.GeneratedField(
         expression=SearchVector("name", weight="A", config="english")

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
@@ -20,6 +21,7 @@ from django.utils.text import slugify
 
 import jobs
 from accounts.models import User
+from accounts.services import notify
 from catalog import images
 from catalog.cache import catalog_invalidate
 from catalog.enums import Currency
@@ -54,6 +56,7 @@ SEARCH_INDEX = "product_search_idx"
 _LETTER = re.compile(r"[a-zA-Z]")
 _SLUG_ATTEMPTS = 5
 IMAGE_JOB = "images.process"
+LOW_STOCK_JOB = "notifications.low_stock"
 
 
 def slug_from_name(name: str, *, fallback: str, max_length: int) -> str:
@@ -157,9 +160,15 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     product = Product.objects.select_for_update().get(pk=product.pk)
     old_slug = product.slug
+    old_stock = product.stock
     for field, value in data.items():
         setattr(product, field, value)
     fields = [*data, "updated_at"]
+    if "stock" in data and _low_stock_track(
+        product_id=product.pk, before=old_stock, after=product.stock
+    ):
+        product.low_stock_alerted_at = None
+        fields.append("low_stock_alerted_at")
     _save_with_slug(
         product,
         explicit=True,
@@ -372,6 +381,24 @@ def _stock_crossed_zero(rows: list[tuple[int, int, int, str]]) -> None:
         )
 
 
+def _low_stock_track(*, product_id: int, before: int, after: int) -> bool:
+    """Queue the seller's alert, in the caller's transaction, when stock falls
+    below LOW_STOCK_THRESHOLD; True when it climbs back to it, so the caller
+    clears the product's alert flag and the next fall alerts again.
+
+    The dedupe key folds a burst of falls into the one live job; the job
+    itself decides under the row lock whether an alert is still due.
+    """
+    threshold = settings.LOW_STOCK_THRESHOLD
+    if before >= threshold > after:
+        jobs.enqueue(
+            LOW_STOCK_JOB,
+            {"product_id": product_id, "stock": after},
+            dedupe_key=f"low_stock:{product_id}",
+        )
+    return before < threshold <= after
+
+
 def _stock_apply(quantities: dict[int, int], sign: int) -> dict[int, int]:
     ids = sorted(quantities)
     with transaction.atomic():
@@ -392,8 +419,11 @@ def _stock_apply(quantities: dict[int, int], sign: int) -> dict[int, int]:
             if after < 0:
                 raise InsufficientStock(product_id=pk, available=before)
             rows.append((pk, before, after, slug))
-        for pk, _, after, _ in rows:
-            Product.objects.filter(pk=pk).update(stock=after)
+        for pk, before, after, _ in rows:
+            changes: dict[str, Any] = {"stock": after}
+            if _low_stock_track(product_id=pk, before=before, after=after):
+                changes["low_stock_alerted_at"] = None
+            Product.objects.filter(pk=pk).update(**changes)
     _stock_crossed_zero(rows)
     return {pk: after for pk, _, after, _ in rows}
 
@@ -412,3 +442,48 @@ def stock_return(*, quantities: dict[int, int]) -> dict[int, int]:
     if any(quantity <= 0 for quantity in quantities.values()):
         raise ValueError("quantities must be positive")
     return _stock_apply(quantities, +1)
+
+
+@transaction.atomic
+def product_low_stock_alert(*, product_id: int) -> dict[str, Any]:
+    """Alert the seller that the product is low on stock (the
+    ``notifications.low_stock`` job); at most once per fall below the threshold.
+
+    Decided under the product's row lock against its current stock, so a
+    second run (or a second job) finds the flag set and a product restocked
+    before the job ran is left alone. Returns what happened, for the job row.
+    """
+    product = (
+        Product.objects.select_for_update(of=("self",))
+        .select_related("seller")
+        .filter(pk=product_id)
+        .first()
+    )
+    if product is None:
+        return {"product_id": product_id, "alerted": False, "reason": "gone"}
+    threshold = settings.LOW_STOCK_THRESHOLD
+    outcome = {"product_id": product_id, "stock": product.stock, "alerted": False}
+    if product.low_stock_alerted_at is not None:
+        return {**outcome, "reason": "already_alerted"}
+    if product.stock >= threshold:
+        return {**outcome, "reason": "recovered"}
+    if not product.is_active:
+        return {**outcome, "reason": "inactive"}
+    notify(
+        user=product.seller,
+        kind="low_stock",
+        category="order_updates",
+        title=f"Low stock: {product.name}",
+        body=f"Only {product.stock} left of {product.name} (alert below {threshold}).",
+        data={"product_id": product.pk, "slug": product.slug, "stock": product.stock},
+        email_template="low_stock",
+        email_context={
+            "product_name": product.name,
+            "slug": product.slug,
+            "stock": product.stock,
+            "threshold": threshold,
+        },
+    )
+    product.low_stock_alerted_at = timezone.now()
+    product.save(update_fields=["low_stock_alerted_at"])
+    return {**outcome, "alerted": True}

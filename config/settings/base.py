@@ -122,6 +122,9 @@ SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 # pixels (width x height) accepted; both are checked again by the image job.
 PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 PRODUCT_IMAGE_MAX_PIXELS = env.int("PRODUCT_IMAGE_MAX_PIXELS", default=40_000_000)
+# Sellers are alerted (email + in-app) once each time a product's stock falls
+# from at least this to below it (catalog/services.py, notifications.low_stock).
+LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
 
 # --- Database ---------------------------------------------------------------
 # PostgreSQL only. psycopg 3's pool keeps connections warm per process; the pool

@@ -1,5 +1,6 @@
 """Notification jobs: SMS and push through the configured backends, and
-marketing campaigns (fan-out into batches, one batch of emails per job)."""
+marketing campaigns (fan-out into batches, one batch of emails per job), and
+sellers' low-stock alerts."""
 
 from typing import Any
 
@@ -9,6 +10,7 @@ from accounts.services import (
     push_deliver,
     sms_deliver,
 )
+from catalog.services import product_low_stock_alert
 from jobs.enums import Backoff, Priority
 from jobs.models import JobRecord
 from jobs.registry import job_type
@@ -65,3 +67,11 @@ def campaign_batch(job: JobRecord) -> dict[str, Any]:
     """Payload: ``{"campaign_id", "batch_id"}``; resumes after recipients
     already sent."""
     return campaign_batch_send(batch_id=int(job.payload["batch_id"]), job_id=job.pk)
+
+
+@job_type("notifications.low_stock", priority=Priority.LOW, max_attempts=5)
+def low_stock(job: JobRecord) -> dict[str, Any]:
+    """Payload: ``{"product_id", "stock"}`` (stock when it fell, for the record).
+    Atomic: the alert and the product's alert flag commit together, so a rerun
+    finds the flag and alerts no one twice."""
+    return product_low_stock_alert(product_id=int(job.payload["product_id"]))
