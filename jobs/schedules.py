@@ -106,4 +106,14 @@ def schedule_definitions() -> list[Schedule]:
                 "(as manage.py purge_idempotency_keys)."
             ),
         ),
+        Schedule(
+            name="aggregate-sales",
+            job_type="analytics.aggregate_sales",
+            crontab="20 0 * * *",
+            priority=Priority.LOW,
+            description=(
+                "Recompute yesterday's and today's daily sales aggregates in full "
+                "(as manage.py aggregate_sales)."
+            ),
+        ),
     ]

@@ -175,3 +175,50 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
+
+
+class DailySales(models.Model):
+    """Paid sales of one product on one day (in ``TIME_ZONE``), rebuilt whole.
+
+    Written only by ``orders.services.analytics.sales_aggregate``, which
+    recomputes entire days from the orders table, so a cancellation after
+    payment simply drops out of its day on the next run. Category and seller
+    figures are sums over these rows; dashboards never scan orders. Derived
+    data, so its foreign keys cascade: it never blocks deleting what it counts.
+    """
+
+    date = models.DateField()
+    product = models.ForeignKey(
+        "catalog.Product",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # covered by the unique constraint
+    )
+    category = models.ForeignKey(
+        "catalog.Category", on_delete=models.CASCADE, related_name="+"
+    )
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # covered by daily_sales_seller_date_idx
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    orders = models.PositiveIntegerField()
+    units = models.PositiveIntegerField()
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "product", "currency"],
+                name="daily_sales_day_product_uniq",
+            ),
+        ]
+        indexes = [
+            # A seller's dashboard reads their last 30 days.
+            models.Index(fields=["seller", "date"], name="daily_sales_seller_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} product {self.product_id}: {self.units}"

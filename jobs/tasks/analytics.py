@@ -1,14 +1,29 @@
 """Analytics jobs: counters folded into the database off the request path."""
 
+from datetime import date
 from typing import Any
 
 from catalog.popularity import product_views_flush
 from jobs.enums import Priority
+from jobs.exceptions import PermanentJobError
 from jobs.models import JobRecord
 from jobs.registry import job_type
+from orders.services import AGGREGATE_JOB, sales_aggregate
 
 
 @job_type("analytics.flush_product_views", priority=Priority.LOW, atomic=False)
 def flush_product_views(job: JobRecord) -> dict[str, Any]:
     """Fold the product views counted in Redis into popularity (every minute)."""
     return product_views_flush()
+
+
+@job_type(AGGREGATE_JOB, priority=Priority.LOW)
+def aggregate_sales(job: JobRecord) -> dict[str, Any]:
+    """Payload ``{"dates": ["YYYY-MM-DD", ...]}``, or none for yesterday and
+    today (the nightly run). Recomputes whole days, so running twice is safe."""
+    raw = job.payload.get("dates")
+    try:
+        dates = None if not raw else [date.fromisoformat(day) for day in raw]
+    except (TypeError, ValueError) as exc:
+        raise PermanentJobError(f"malformed payload: {exc!r}") from exc
+    return sales_aggregate(dates=dates)

@@ -154,3 +154,35 @@ class SellerOrderLineOutput(serializers.ModelSerializer):
 
 class InvoiceJobOutput(serializers.Serializer):
     job_id = serializers.UUIDField()
+
+
+class NamedRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class TopProductOutput(serializers.Serializer):
+    product = NamedRefOutput()
+    units = serializers.IntegerField()
+    revenue = _money()
+
+
+class DailyFigureOutput(serializers.Serializer):
+    date = serializers.DateField()
+    orders = serializers.IntegerField()
+    revenue = _money()
+
+
+class SellerDashboardOutput(serializers.Serializer):
+    revenue_30d = _money()
+    orders_30d = serializers.IntegerField()
+    units_30d = serializers.IntegerField()
+    top_products = TopProductOutput(many=True)
+    daily = DailyFigureOutput(many=True)
+
+
+class LeaderboardRowOutput(serializers.Serializer):
+    category = NamedRefOutput()
+    units = serializers.IntegerField()
+    revenue = _money()

@@ -1,14 +1,22 @@
-"""Orders routes (declared with a trailing slash; the middleware makes it optional)."""
+"""Orders routes (declared with a trailing slash; the middleware makes it optional).
+
+The category leaderboard is public catalog data that only orders can compute
+(catalog never imports orders), so it is mounted here at ``catalog/leaderboard``
+and served through the catalog's response cache like the other catalog GETs.
+"""
 
 from django.urls import path
 
+from catalog.api.cached import cached
 from orders.api.views import (
+    CategoryLeaderboardApi,
     OrderCancelApi,
     OrderCollectionApi,
     OrderDetailApi,
     OrderInvoiceApi,
     OrderPayApi,
     OrderStatusApi,
+    SellerDashboardApi,
     SellerOrderListApi,
 )
 
@@ -28,4 +36,10 @@ urlpatterns = [
         name="order-invoice",
     ),
     path("seller/orders/", SellerOrderListApi.as_view(), name="seller-order-list"),
+    path("seller/dashboard/", SellerDashboardApi.as_view(), name="seller-dashboard"),
+    path(
+        "catalog/leaderboard/",
+        cached(CategoryLeaderboardApi.as_view(), namespace="leaderboard"),
+        name="catalog-leaderboard",
+    ),
 ]

@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -211,3 +211,29 @@ class SellerOrderListApi(OrdersApi):
         return paginator.get_paginated_response(
             s.SellerOrderLineOutput(page, many=True).data
         )
+
+
+class SellerDashboardApi(OrdersApi):
+    """The caller's sales of the last 30 days, from the daily aggregates."""
+
+    permission_classes = [IsSeller]
+
+    @extend_schema(responses=s.SellerDashboardOutput)
+    def get(self, request: Request) -> Response:
+        data = selectors.seller_dashboard(seller=request.user)
+        return Response(s.SellerDashboardOutput(data).data)
+
+
+class CategoryLeaderboardApi(APIView):
+    """Categories by units sold in 30 days: public, so the catalog response
+    cache serves it (mounted at ``catalog/leaderboard``)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="catalog_leaderboard",
+        responses=s.LeaderboardRowOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        rows = selectors.category_leaderboard()
+        return Response(s.LeaderboardRowOutput(rows, many=True).data)

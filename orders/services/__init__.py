@@ -1,5 +1,11 @@
 """Writes of orders (a package: one module per concern, re-exported here)."""
 
+from orders.services.analytics import (
+    AGGREGATE_JOB,
+    sales_aggregate,
+    sales_aggregation_request,
+    sales_default_dates,
+)
 from orders.services.idempotency import (
     Answer,
     idempotency_keys_purge,
@@ -22,6 +28,7 @@ from orders.services.lifecycle import (
 from orders.services.placement import Line, order_create, shipping_for
 
 __all__ = [
+    "AGGREGATE_JOB",
     "INVOICE_JOB",
     "TRANSITIONS",
     "Answer",
@@ -36,6 +43,9 @@ __all__ = [
     "order_status_set",
     "orders_expire_unpaid",
     "request_fingerprint",
+    "sales_aggregate",
+    "sales_aggregation_request",
+    "sales_default_dates",
     "shipping_for",
     "transition_allowed",
 ]

@@ -20,6 +20,7 @@ from orders.enums import OrderStatus
 from orders.exceptions import InvalidTransition
 from orders.models import Order
 from orders.payments import payment_gateway
+from orders.services.analytics import sales_aggregation_request
 from orders.services.placement import NOTIFICATION_CATEGORY
 
 logger = structlog.get_logger("bazaar.orders")
@@ -99,6 +100,7 @@ def order_pay(*, order_id: int, card_token: str) -> Order:
     order.paid_at = timezone.now()
     order.payment_charge_id = charge_id
     _save(order, "paid_at", "payment_charge_id")
+    sales_aggregation_request(order=order)
     return order
 
 
@@ -136,6 +138,7 @@ def order_cancel(*, order_id: int, actor: User | None) -> Order:
     order.status = S.CANCELLED
     order.cancelled_at = timezone.now()
     _save(order, *fields)
+    sales_aggregation_request(order=order)  # a paid order leaves its day's sales
     return order
 
 
@@ -161,6 +164,8 @@ def order_status_set(
         fields.append("tracking_number")
     order.status = status
     _save(order, *fields)
+    if status == S.PAID:
+        sales_aggregation_request(order=order)
     return order
 
 

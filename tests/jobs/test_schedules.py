@@ -44,6 +44,7 @@ CODE_NAMES = [
     "cleanup-sessions",
     "expire-unpaid-orders",
     "purge-idempotency-keys",
+    "aggregate-sales",
 ]
 EVERY_MINUTE = Schedule(
     name="count-every-minute",
@@ -295,8 +296,13 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
             Priority.BATCH,
             day.replace(hour=3, minute=45),
         ),
+        "aggregate-sales": (
+            "analytics.aggregate_sales",
+            Priority.LOW,
+            day.replace(hour=0, minute=20),
+        ),
     }
-    assert JobRecord.objects.count() == 6
+    assert JobRecord.objects.count() == 7
     for name, (job_type, priority, slot) in expected.items():
         [job] = periodic_jobs(name)
         assert (job.type, job.priority, job.payload, job.status) == (
@@ -320,7 +326,7 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
 
     # and ticking again at the same instant adds nothing
     drain(scheduler)
-    assert JobRecord.objects.count() == 6
+    assert JobRecord.objects.count() == 7
 
 
 @pytest.mark.django_db(transaction=True)

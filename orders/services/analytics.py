@@ -1,0 +1,161 @@
+"""Sales aggregates: whole days recomputed from the orders table.
+
+Sales count on the day of ``paid_at`` (``TIME_ZONE``); an order cancelled
+after payment no longer counts, so recomputing its payment day reverses it.
+Recomputing whole days keeps the job idempotent and needs no bookkeeping of
+what was already counted. Payments and cancellations ask for a run through a
+debounced job, so a burst of sales costs one run per day.
+"""
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from django.db import connection, transaction
+from django.db.models import Count, DecimalField, F, Sum
+from django.utils import timezone
+
+import jobs
+from catalog.cache import catalog_invalidate
+from orders.cache import seller_dashboard_invalidate
+from orders.enums import OrderStatus
+from orders.models import DailySales, Order, OrderItem
+
+logger = structlog.get_logger("bazaar.orders.analytics")
+
+AGGREGATE_JOB = "analytics.aggregate_sales"
+# Later payments of the same day join the queued run instead of adding one.
+DEBOUNCE_SECONDS = 60
+# Serialises two runs over the same day (pg_advisory_xact_lock's first key).
+_LOCK_CLASS = 0x5A1E5
+
+Row = tuple[int, int, int, str, int, int, Decimal]
+
+
+def sales_default_dates(*, now: datetime | None = None) -> list[date]:
+    """Yesterday and today: what the nightly run and an empty payload cover."""
+    today = timezone.localdate(now or timezone.now())
+    return [today - timedelta(days=1), today]
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    return start, end
+
+
+def _computed_rows(day: date) -> set[Row]:
+    start, end = _day_bounds(day)
+    lines = (
+        OrderItem.objects.filter(order__paid_at__gte=start, order__paid_at__lt=end)
+        .exclude(order__status=OrderStatus.CANCELLED)
+        .values(
+            "product_id",
+            "product__category_id",
+            "product__seller_id",
+            "order__currency",
+        )
+        .annotate(
+            n_orders=Count("order_id", distinct=True),
+            n_units=Sum("quantity"),
+            amount=Sum(
+                F("unit_price") * F("quantity"),
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            ),
+        )
+    )
+    return {
+        (
+            line["product_id"],
+            line["product__category_id"],
+            line["product__seller_id"],
+            line["order__currency"],
+            line["n_orders"],
+            line["n_units"],
+            line["amount"].quantize(Decimal("0.01")),
+        )
+        for line in lines
+    }
+
+
+def _stored_rows(day: date) -> set[Row]:
+    return set(
+        DailySales.objects.filter(date=day).values_list(
+            "product_id",
+            "category_id",
+            "seller_id",
+            "currency",
+            "orders",
+            "units",
+            "revenue",
+        )
+    )
+
+
+@transaction.atomic
+def sales_aggregate(*, dates: Iterable[date] | None = None) -> dict[str, Any]:
+    """Rebuild the ``DailySales`` rows of these days (default: yesterday and
+    today) in one transaction; a day whose figures did not change is not
+    written, so a second run changes nothing and invalidates nothing.
+
+    Caches are invalidated on commit: the dashboards of the sellers whose
+    rows changed, and the catalog's ``leaderboard`` namespace.
+    """
+    days = sorted(set(dates)) if dates is not None else sales_default_dates()
+    changed_days: list[str] = []
+    sellers: set[int] = set()
+    for day in days:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, day.toordinal()]
+            )
+        stored, computed = _stored_rows(day), _computed_rows(day)
+        if stored == computed:
+            continue
+        sellers |= {row[2] for row in stored ^ computed}
+        DailySales.objects.filter(date=day).delete()
+        DailySales.objects.bulk_create(
+            DailySales(
+                date=day,
+                product_id=row[0],
+                category_id=row[1],
+                seller_id=row[2],
+                currency=row[3],
+                orders=row[4],
+                units=row[5],
+                revenue=row[6],
+            )
+            for row in computed
+        )
+        changed_days.append(day.isoformat())
+    if changed_days:
+        seller_dashboard_invalidate(seller_ids=sellers)
+        catalog_invalidate(namespaces=["leaderboard"])
+        logger.info("sales_aggregated", days=changed_days, sellers=len(sellers))
+    return {"dates": [day.isoformat() for day in days], "changed": changed_days}
+
+
+def sales_aggregation_request(*, order: Order) -> None:
+    """Queue a recompute of the order's payment day, about a minute from now.
+
+    Call inside the transaction that pays the order or cancels a paid one.
+    The dedupe key is per day, so while a run of that day is queued, further
+    sales join it. If the day's run is already running, it may have read the
+    orders before this transaction commits, so one follow-up run is queued
+    (shared by every sale that meets the same running job).
+    """
+    if order.paid_at is None:
+        return
+    day = timezone.localdate(order.paid_at).isoformat()
+    key = f"{AGGREGATE_JOB}:{day}"
+    run_at = timezone.now() + timedelta(seconds=DEBOUNCE_SECONDS)
+    job = jobs.enqueue(AGGREGATE_JOB, {"dates": [day]}, run_at=run_at, dedupe_key=key)
+    if job.status == "running":
+        jobs.enqueue(
+            AGGREGATE_JOB,
+            {"dates": [day]},
+            run_at=run_at,
+            dedupe_key=f"{key}:after:{job.pk}",
+        )
