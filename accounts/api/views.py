@@ -8,20 +8,20 @@ from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import clock, selectors, services
 from accounts.api import serializers as s
 from accounts.authentication import session_id_of
 from accounts.client import client_from_request
 from accounts.exceptions import AuthError, FieldErrors, Throttled
+from config.api import views as config_views
 from config.api.pagination import CursorPagination
 
 NO_CONTENT = OpenApiResponse(description="No content")
 ACCEPTED = OpenApiResponse(description="Accepted (whatever the email)")
 
 
-class AccountsApi(APIView):
+class AccountsApi(config_views.PrivateApi):
     """Base: user data is never cached; accounts errors in API.md's shapes."""
 
     throttle_classes: list[Any] = []
@@ -37,18 +37,6 @@ class AccountsApi(APIView):
         if isinstance(exc, AuthError):
             response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
-
-    def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
-    ) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "private, no-store"
-        return response
-
-    def input(self, serializer_class: type, request: Request) -> dict[str, Any]:
-        serializer = serializer_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
 
 class PublicApi(AccountsApi):

@@ -36,11 +36,12 @@ from catalog.api.serializers import (
 )
 from catalog.models import Category, Product
 from config.api.parsers import StrictJSONParser
+from config.api.views import BaseApi
 
 _ERROR = OpenApiResponse(description="Error: `{detail, code}` or a field map.")
 
 
-class CatalogApi(APIView):
+class CatalogApi(BaseApi):
     """Base: per-handler permissions, and 401 (not 403) for anonymous callers."""
 
     permission_classes = [AllowAny]
@@ -56,11 +57,6 @@ class CatalogApi(APIView):
             if handler in vars(klass):
                 return [permission() for permission in klass.permission_classes]
         return super().get_permissions()
-
-    def get_authenticate_header(self, request: Request) -> str:
-        # API.md: missing credentials are a 401. Session authentication has
-        # no challenge (DRF would answer 403); bearer tokens are the API's.
-        return super().get_authenticate_header(request) or 'Bearer realm="api"'
 
 
 def _product_for_write(request: Request, view: APIView, lookup: str) -> Product:

@@ -1,4 +1,6 @@
-"""The API root: what a person sees first in the browsable API at /api/."""
+"""Base views of the API, and its root (what a person sees first at /api/)."""
+
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
@@ -6,6 +8,32 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
+
+
+class BaseApi(APIView):
+    """Every API view: a 401 (never DRF's 403) for missing credentials, and
+    input validated by one serializer."""
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # Session authentication has no challenge, so DRF would answer 403;
+        # bearer tokens are the API's.
+        return super().get_authenticate_header(request) or 'Bearer realm="api"'
+
+    def input(self, serializer_class: type, request: Request) -> dict[str, Any]:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class PrivateApi(BaseApi):
+    """User data: never stored by a browser or a shared cache (API.md)."""
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class ApiRootApi(APIView):

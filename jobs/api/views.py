@@ -5,13 +5,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from config.api.views import PrivateApi
 from jobs.api.serializers import JobSerializer
 from jobs.selectors import job_get_for_user
 
 
-class JobDetailApi(APIView):
+class JobDetailApi(PrivateApi):
     """A job's status; another user's job answers 404, never 403."""
 
     permission_classes = [IsAuthenticated]
@@ -21,6 +21,4 @@ class JobDetailApi(APIView):
         job = job_get_for_user(job_id=job_id, user=request.user)
         if job is None:
             raise Http404
-        response = Response(JobSerializer(job).data)
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return Response(JobSerializer(job).data)

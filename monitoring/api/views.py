@@ -1,14 +1,12 @@
 """``/api/admin/performance/``: what operators can do without a shell (staff only)."""
 
-from typing import Any
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from config.api.views import PrivateApi
 from monitoring import services
 from monitoring.api.serializers import (
     CacheInvalidateInput,
@@ -17,17 +15,10 @@ from monitoring.api.serializers import (
 )
 
 
-class StaffApi(APIView):
+class StaffApi(PrivateApi):
     """Anonymous → 401, authenticated non-staff → 403; answers are never cached."""
 
     permission_classes = [IsAdminUser]
-
-    def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
-    ) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "private, no-store"
-        return response
 
 
 class CacheWarmApi(StaffApi):

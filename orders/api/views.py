@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from config.api.pagination import CursorPagination
 from config.api.parsers import StrictJSONParser
+from config.api.views import PrivateApi
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.api.permissions import IsSeller, IsStaff
@@ -28,27 +29,11 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 
 
-class OrdersApi(APIView):
+class OrdersApi(PrivateApi):
     """Base: signed-in callers, JSON bodies, user data never cached."""
 
     permission_classes = [IsAuthenticated]
     parser_classes = [StrictJSONParser]
-
-    def get_authenticate_header(self, request: Request) -> str:
-        # API.md: missing credentials are a 401, never a 403.
-        return super().get_authenticate_header(request) or 'Bearer realm="api"'
-
-    def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
-    ) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "private, no-store"
-        return response
-
-    def input(self, serializer_class: type, request: Request) -> dict[str, Any]:
-        serializer = serializer_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
     def order_or_404(self, request: Request, order_id: int) -> Order:
         order = selectors.order_get_for_user(order_id=order_id, user=request.user)
