@@ -184,11 +184,16 @@ def _build(
     return entries
 
 
+def _not_modified(request: HttpRequest, entry: Entry) -> bool:
+    """The client already holds this entry (a 200 whose ETag it sent)."""
+    inm = request.headers.get("If-None-Match", "")
+    return entry.status == 200 and entry.etag in [t.strip() for t in inm.split(",")]
+
+
 def _respond(
     request: HttpRequest, entry: Entry, variant: str, state: str, namespace: str
 ) -> HttpResponse:
-    inm = request.headers.get("If-None-Match", "")
-    if entry.status == 200 and entry.etag in [tag.strip() for tag in inm.split(",")]:
+    if _not_modified(request, entry):
         response = HttpResponse(status=304)
     else:
         response = HttpResponse(entry.body, status=entry.status)
@@ -237,28 +242,39 @@ class _Lookup:
             return None
         return ",".join(v.decode() for v in values)  # type: ignore[union-attr]
 
+    def current(self, client: Any) -> tuple[Entry | None, str | None]:
+        """One MGET: the stored entry if it was built under the current
+        tokens (else None), and those tokens (None when one is missing)."""
+        raw, *values = _hot_mget(
+            client,
+            [self.key(self.variant), *(_token_key(name) for name in self.names)],
+        )
+        tokens = self.tokens(values)
+        entry = Entry.unpack(raw) if raw else None
+        if entry is None or tokens is None or entry.tokens != tokens:
+            return None, tokens
+        return entry, tokens
+
+    def fresh(self, entry: Entry) -> bool:
+        return time.time() - entry.created < self.ttl
+
     def revalidate(self) -> HttpResponse | None:
         """A 304 if the client's ETag is the current entry's; None otherwise
         (including any Redis trouble: the full path then decides)."""
-        inm = self.request.headers.get("If-None-Match", "")
-        if not inm or breaker.is_open() or breaker.lost_invalidation:
+        if (
+            "If-None-Match" not in self.request.headers
+            or breaker.is_open()
+            or breaker.lost_invalidation
+        ):
             return None
         try:
-            raw, *values = _hot_mget(
-                _redis(),
-                [self.key(self.variant), *(_token_key(name) for name in self.names)],
-            )
+            entry, _ = self.current(_redis())
         except RedisError:
             return None
-        tokens = self.tokens(values)
-        if not raw or tokens is None:
-            return None
-        entry = Entry.unpack(raw)
         if (
-            entry.tokens != tokens
-            or entry.status != 200
-            or time.time() - entry.created >= self.ttl
-            or entry.etag not in [tag.strip() for tag in inm.split(",")]
+            entry is None
+            or not self.fresh(entry)
+            or not _not_modified(self.request, entry)
         ):
             return None
         return self.respond(entry, HIT)
@@ -271,18 +287,12 @@ class _Lookup:
             if breaker.lost_invalidation:
                 client.set(_token_key(EPOCH), uuid.uuid4().hex)
                 breaker.lost_invalidation = False
-            # One MGET (the entry and its tokens) is the whole hit.
-            raw, *values = _hot_mget(
-                client,
-                [self.key(self.variant), *(_token_key(name) for name in self.names)],
-            )
-            tokens = self.tokens(values)
-            entry = Entry.unpack(raw) if raw else None
-            if entry is not None and tokens is not None and entry.tokens == tokens:
-                if time.time() - entry.created < self.ttl:
-                    return self.respond(entry, HIT)
-                return self.refresh(client, entry, tokens)
-            return self.fill(client, tokens)
+            entry, tokens = self.current(client)
+            if entry is None:
+                return self.fill(client, tokens)
+            if self.fresh(entry):
+                return self.respond(entry, HIT)
+            return self.refresh(client, entry, entry.tokens)
         except RedisError as exc:
             breaker.trip(exc)
             return self.bypass()
