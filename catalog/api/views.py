@@ -8,7 +8,8 @@ response cache can wrap them in one place later.
 
 from typing import Any
 
-from django.http import Http404
+from django.conf import settings
+from django.http import Http404, HttpRequest
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -35,9 +36,12 @@ from catalog.api.serializers import (
     product_list_rows,
 )
 from catalog.models import Category, Product
+from config.api.middleware import BodyLimit
 from config.api.parsers import StrictJSONParser
 from config.api.views import BaseApi
 
+# Boundaries, part headers and a file name: generous, and still bounded.
+MULTIPART_FRAMING_BYTES = 64 * 1024
 _ERROR = OpenApiResponse(description="Error: `{detail, code}` or a field map.")
 
 
@@ -204,6 +208,21 @@ class ProductImageUploadApi(CatalogApi):
 
     permission_classes = [IsAuthenticated, IsProductOwnerOrStaff]
     parser_classes = [MultiPartParser]
+
+    @classmethod
+    def body_limit(cls, request: HttpRequest) -> BodyLimit | None:
+        """A photo is bigger than JSON: a multipart POST may carry
+        ``PRODUCT_IMAGE_MAX_BYTES`` plus room for the multipart framing; the
+        serializer then holds the file itself to the exact limit."""
+        if request.method != "POST" or not request.content_type.startswith(
+            "multipart/"
+        ):
+            return None
+        return BodyLimit(
+            max_bytes=settings.PRODUCT_IMAGE_MAX_BYTES + MULTIPART_FRAMING_BYTES,
+            detail=f"The image file exceeds {settings.PRODUCT_IMAGE_MAX_BYTES} bytes.",
+            code="payload_too_large",
+        )
 
     @extend_schema(
         operation_id="products_images_create",

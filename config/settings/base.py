@@ -60,9 +60,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "monitoring.middleware.RequestIdMiddleware",
     "monitoring.middleware.RequestLogMiddleware",
-    # config.api.middleware.BodySizeLimitMiddleware, letting image uploads
-    # through up to PRODUCT_IMAGE_MAX_BYTES.
-    "catalog.api.middleware.UploadBodySizeLimitMiddleware",
+    "config.api.middleware.BodySizeLimitMiddleware",
     "config.api.middleware.OptionalTrailingSlashMiddleware",
     # Catalog revalidations that end in 304 are answered here, before the rest.
     "catalog.api.middleware.CatalogRevalidationMiddleware",
