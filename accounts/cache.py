@@ -82,10 +82,6 @@ def session_state(session: Any) -> dict[str, Any]:
     }
 
 
-def user_snapshot(user: Any) -> dict[str, Any]:
-    return {name: getattr(user, name) for name in USER_SNAPSHOT_FIELDS}
-
-
 def auth_state_get(
     *, session_id: str, user_id: str
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

@@ -174,9 +174,6 @@ class Session(models.Model):
         """The sooner of the two deadlines (API.md's ``refresh_expires_at``)."""
         return min(self.idle_expires_at, self.expires_at)
 
-    def is_live(self, at) -> bool:
-        return self.revoked_at is None and at < self.refresh_expires_at
-
 
 class OneTimeCode(models.Model):
     """An emailed secret (OTP, reset code, unlock link); only its HMAC is kept."""
