@@ -1,13 +1,12 @@
 """Catalog routes (declared with a trailing slash; the middleware makes it optional).
 
-Public GETs go through the response cache (catalog/api/cached.py); product
+Public GETs go through the response cache (catalog/cache/views.py); product
 lists and details live CATALOG_TTL, so stock shown lags sales by at most that.
 """
 
 from django.conf import settings
 from django.urls import path
 
-from catalog.api.cached import cached
 from catalog.api.views import (
     CategoryCollectionApi,
     CategoryItemApi,
@@ -16,6 +15,7 @@ from catalog.api.views import (
     ProductItemApi,
     ProductPopularApi,
 )
+from catalog.cache import cached
 from catalog.popularity import product_view_record
 
 LIST_PARAMS = (

@@ -187,7 +187,7 @@ CACHES = {
         "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": False},
     },
 }
-# Response cache (catalog/cache.py): seconds Redis is left alone after a
+# Response cache (catalog/cache/): seconds Redis is left alone after a
 # failure, and how long an expired entry may stand in while it is rebuilt.
 CACHE_BREAKER_SECONDS = env.float("CACHE_BREAKER_SECONDS", default=5.0)
 # Product lists and details: stock shown may lag sales by at most this.

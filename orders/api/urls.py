@@ -7,7 +7,7 @@ and served through the catalog's response cache like the other catalog GETs.
 
 from django.urls import path
 
-from catalog.api.cached import cached
+from catalog.cache import cached
 from orders.api.views import (
     CategoryLeaderboardApi,
     OrderCancelApi,

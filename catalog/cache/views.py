@@ -1,4 +1,4 @@
-"""Catalog GETs through the response cache (catalog/cache.py), before DRF runs.
+"""Catalog GETs through the response cache (``store``), before DRF runs.
 
 A hit is answered here without touching DRF or the database. A miss renders
 the public answer with the DRF view itself, as an anonymous JSON client would
@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse
 
-from catalog import cache
+from catalog.cache import store as cache
 
 View = Callable[..., HttpResponse]
 
