@@ -19,6 +19,7 @@ from accounts.client import client_from_request
 from accounts.enums import CampaignStatus
 from accounts.exceptions import CampaignNotDraft
 from accounts.models import (
+    ActivityEvent,
     Campaign,
     Notification,
     NotificationPreferences,
@@ -206,6 +207,26 @@ class SessionAdmin(admin.ModelAdmin):
             now=clock.now(),
         )
         self.message_user(request, f"{count} session(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(ActivityEvent)
+class ActivityEventAdmin(admin.ModelAdmin):
+    """User-activity events as the flush job wrote them: read-only."""
+
+    list_display = ("occurred_at", "kind", "user", "product_id", "data")
+    list_filter = ("kind", "occurred_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "=product_id")
+    date_hierarchy = "occurred_at"
+    ordering = ("-occurred_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(SecurityEvent)

@@ -67,3 +67,11 @@ class CampaignStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
+
+
+class ActivityKind(models.TextChoices):
+    """User-activity events: behaviour analytics, recorded in batches."""
+
+    LOGIN = "login", "Login"
+    PRODUCT_VIEW = "product_view", "Product viewed"
+    ORDER_ITEM_ADDED = "order_item_added", "Product added to an order"

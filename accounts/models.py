@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.enums import (
+    ActivityKind,
     CampaignStatus,
     CodePurpose,
     RevokeReason,
@@ -376,3 +378,38 @@ class CampaignBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}#{self.number}"
+
+
+class ActivityEvent(models.Model):
+    """One thing a signed-in user did (login, product view, product ordered).
+
+    Never inserted by a request: ``accounts.activity`` queues events in Redis
+    and a LOW job writes them in batches. ``event_id`` is made when the event
+    happens, so a batch written twice (a flush that died before trimming its
+    queue) stores each event once. Behaviour analytics, not an audit trail
+    (that is ``SecurityEvent``): kept ``ACTIVITY_KEEP_DAYS``.
+    """
+
+    event_id = models.UUIDField(unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # covered by activity_user_time_idx
+    )
+    kind = models.CharField(max_length=32, choices=ActivityKind.choices)
+    product_id = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "occurred_at"], name="activity_user_time_idx"),
+            models.Index(fields=["kind", "occurred_at"], name="activity_kind_time_idx"),
+            # Append-mostly in time order: a BRIN index serves the purge cheaply.
+            BrinIndex(fields=["occurred_at"], name="activity_time_brin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.user_id} at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -10,9 +10,12 @@ from typing import Any
 
 import structlog
 from django.db import connection, transaction
+from django.http import HttpRequest
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from accounts.activity import Activity, activity_record, activity_viewer_id
+from accounts.enums import ActivityKind
 from catalog import cache
 from catalog.models import Product
 
@@ -20,6 +23,18 @@ logger = structlog.get_logger("bazaar.catalog.popularity")
 
 VIEWS_KEY = "bz:catalog:views"
 FLUSHING_KEY = "bz:catalog:views:flushing"
+
+
+def product_viewed(request: HttpRequest, lookup: str) -> None:
+    """A product detail was read: count the view, and record an activity
+    event when a signed-in user read it."""
+    product_view_record(lookup=lookup)
+    viewer = activity_viewer_id(request)
+    if viewer is not None:
+        product: int | str = int(lookup) if lookup.isdigit() else lookup
+        activity_record(
+            Activity(kind=ActivityKind.PRODUCT_VIEW, user_id=viewer, product=product)
+        )
 
 
 def product_view_record(*, lookup: str) -> None:

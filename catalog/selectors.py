@@ -379,6 +379,12 @@ def product_popular(*, limit: int = POPULAR_LIMIT) -> list[Any]:
     )
 
 
+def product_ids_by_slug(slugs: set[str]) -> dict[str, int]:
+    """``{slug: id}`` for the products that exist (activity events name the
+    product a detail read looked up, which may be its slug)."""
+    return dict(Product.objects.filter(slug__in=slugs).values_list("slug", "id"))
+
+
 def category_get(*, category_id: int) -> Category | None:
     return Category.objects.filter(pk=category_id).first()
 

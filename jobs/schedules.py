@@ -116,4 +116,24 @@ def schedule_definitions() -> list[Schedule]:
                 "(as manage.py aggregate_sales)."
             ),
         ),
+        Schedule(
+            name="flush-activity",
+            job_type="analytics.flush_activity",
+            every=60,
+            priority=Priority.LOW,
+            description=(
+                "Write the user-activity events queued in Redis in batches "
+                "(as manage.py flush_activity)."
+            ),
+        ),
+        Schedule(
+            name="purge-activity",
+            job_type="maintenance.purge_activity",
+            crontab="50 3 * * *",
+            priority=Priority.BATCH,
+            description=(
+                "Delete user-activity events older than ACTIVITY_KEEP_DAYS "
+                "(as manage.py purge_activity)."
+            ),
+        ),
     ]

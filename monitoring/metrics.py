@@ -28,6 +28,12 @@ JOB_RUN_TIME = Histogram(
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 
+ACTIVITY_EVENTS = Counter(
+    "bazaar_activity_events_total",
+    "User-activity events by outcome (queued, dropped while Redis was down, stored)",
+    ("outcome",),
+)
+
 CACHE_REQUESTS = Counter(
     "bazaar_cache_requests_total",
     "Response-cache lookups by namespace and result (hit, miss, bypass, stale)",

@@ -12,8 +12,9 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
+from accounts.activity import Activity, activity_record
 from accounts.client import Client
-from accounts.enums import CodePurpose, SecurityEventKind
+from accounts.enums import ActivityKind, CodePurpose, SecurityEventKind
 from accounts.exceptions import AccountLocked, InvalidCredentials, InvalidUnlockToken
 from accounts.hashers import password_check_dummy
 from accounts.models import User
@@ -122,7 +123,8 @@ def credentials_check(
 def login_succeeded(
     *, user: User, client: Client, now: datetime, session_id: str | None = None
 ) -> None:
-    """Audit the login, reset the failure count, stamp ``last_login``."""
+    """Audit the login, reset the failure count, stamp ``last_login``, and
+    record the activity event (after commit)."""
     security_event_record(
         kind=SecurityEventKind.LOGIN,
         user=user,
@@ -133,6 +135,14 @@ def login_succeeded(
     )
     User.objects.filter(pk=user.pk).update(last_login=now)
     login_lock_clear(email=user.email)
+    activity_record(
+        Activity(
+            kind=ActivityKind.LOGIN,
+            user_id=user.pk,
+            data={} if session_id else {"via": "django_session"},
+        ),
+        now=now,
+    )
 
 
 def user_login(*, email: str, password: str, client: Client, now: datetime) -> dict:

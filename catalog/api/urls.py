@@ -16,7 +16,7 @@ from catalog.api.views import (
     ProductPopularApi,
 )
 from catalog.cache import cached
-from catalog.popularity import product_view_record
+from catalog.popularity import product_viewed
 
 LIST_PARAMS = (
     "category",
@@ -63,7 +63,7 @@ urlpatterns = [
             namespace="product",
             tags=lambda kwargs: [f"product:{kwargs['lookup']}"],
             ttl=catalog_ttl,
-            on_hit=lambda kwargs: product_view_record(lookup=kwargs["lookup"]),
+            on_hit=lambda request, kwargs: product_viewed(request, kwargs["lookup"]),
         ),
         name="product-detail",
     ),

@@ -45,6 +45,7 @@ from django_redis import get_redis_connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from config.redis_breaker import breaker
 from monitoring import metrics
 
 logger = structlog.get_logger("bazaar.catalog.cache")
@@ -77,29 +78,6 @@ class Entry:
     def unpack(cls, raw: bytes) -> "Entry":
         status, etag, created, tokens, body = raw.split(b"\n", 4)
         return cls(int(status), etag.decode(), float(created), tokens.decode(), body)
-
-
-class _Breaker:
-    """Stops paying a Redis timeout per request while Redis is down."""
-
-    def __init__(self) -> None:
-        self.open_until = 0.0
-        self.lost_invalidation = False
-
-    def is_open(self) -> bool:
-        return time.monotonic() < self.open_until
-
-    def trip(self, exc: Exception) -> None:
-        if not self.is_open():
-            logger.warning("cache_unavailable", error=str(exc)[:200])
-        self.open_until = time.monotonic() + settings.CACHE_BREAKER_SECONDS
-
-    def reset(self) -> None:
-        self.open_until = 0.0
-        self.lost_invalidation = False
-
-
-breaker = _Breaker()
 
 
 def _redis() -> Any:

@@ -60,7 +60,7 @@ def cached(
     params: Sequence[str] = (),
     tags: Callable[[dict[str, Any]], Sequence[str]] = lambda kwargs: (),
     ttl: Callable[[], int] = lambda: settings.CACHE_DEFAULT_TTL,
-    on_hit: Callable[[dict[str, Any]], None] | None = None,
+    on_hit: Callable[[HttpRequest, dict[str, Any]], None] | None = None,
 ) -> View:
     """Wrap a DRF view so its GETs go through the response cache.
 
@@ -75,7 +75,7 @@ def cached(
             and request.method == "GET"
             and response.status_code in (200, 304)
         ):
-            on_hit(kwargs)
+            on_hit(request, kwargs)
         return response
 
     def _serve(request: HttpRequest, kwargs: dict[str, Any]) -> HttpResponse:
@@ -102,7 +102,7 @@ def cached(
             request, namespace=namespace, tags=tags(kwargs), params=params, ttl=ttl()
         )
         if response is not None and on_hit is not None and request.method == "GET":
-            on_hit(kwargs)
+            on_hit(request, kwargs)
         return response
 
     wrapper.revalidate = revalidate  # type: ignore[attr-defined]

@@ -3,7 +3,9 @@
 from datetime import date
 from typing import Any
 
+from accounts.activity import activity_flush
 from catalog.popularity import product_views_flush
+from catalog.selectors import product_ids_by_slug
 from jobs.enums import Priority
 from jobs.exceptions import PermanentJobError
 from jobs.models import JobRecord
@@ -15,6 +17,12 @@ from orders.services import AGGREGATE_JOB, sales_aggregate
 def flush_product_views(job: JobRecord) -> dict[str, Any]:
     """Fold the product views counted in Redis into popularity (every minute)."""
     return product_views_flush()
+
+
+@job_type("analytics.flush_activity", priority=Priority.LOW, atomic=False)
+def flush_activity(job: JobRecord) -> dict[str, Any]:
+    """Write the user-activity events queued in Redis (every minute)."""
+    return activity_flush(resolve_slugs=product_ids_by_slug)
 
 
 @job_type(AGGREGATE_JOB, priority=Priority.LOW)

@@ -4,6 +4,7 @@ its management command."""
 from typing import Any
 
 from accounts import clock
+from accounts.activity import activity_purge
 from accounts.services import sessions_cleanup
 from jobs.enums import Priority
 from jobs.models import JobRecord
@@ -28,3 +29,10 @@ def cleanup_sessions(job: JobRecord) -> dict[str, int]:
     """Long-dead sessions and spent codes, as ``manage.py cleanup_sessions``
     (daily, 03:30)."""
     return sessions_cleanup(now=clock.now())
+
+
+@job_type("maintenance.purge_activity", priority=Priority.BATCH)
+def purge_activity(job: JobRecord) -> dict[str, int]:
+    """Activity retention (``ACTIVITY_KEEP_DAYS``), as ``manage.py
+    purge_activity`` (daily, 03:50)."""
+    return activity_purge(now=clock.now())

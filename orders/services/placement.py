@@ -9,6 +9,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import jobs
+from accounts.activity import Activity, activity_record
+from accounts.enums import ActivityKind
 from accounts.models import User
 from accounts.services import notify
 from catalog.models import Product
@@ -74,7 +76,7 @@ def order_create(
     Duplicate lines are merged. Raises ProductUnavailable (missing or
     inactive), MixedCurrency, or catalog's InsufficientStock; any of them
     leaves nothing behind. The confirmation email and the in-app notification
-    are queued in the same transaction.
+    are queued in the same transaction; the activity events after it commits.
     """
     quantities = lines_merge(lines)
     products = _products_locked(sorted(quantities))
@@ -120,6 +122,18 @@ def order_create(
         title=f"Order {order.number} placed",
         body=f"We received your order of {order.total} {order.currency}.",
         data={"order_id": order.pk, "number": order.number, "status": order.status},
+    )
+    activity_record(
+        *(
+            Activity(
+                kind=ActivityKind.ORDER_ITEM_ADDED,
+                user_id=user.pk,
+                product=item.product_id,
+                data={"order_id": order.pk, "quantity": item.quantity},
+            )
+            for item in items
+        ),
+        now=now,
     )
     return order
 

@@ -45,6 +45,8 @@ CODE_NAMES = [
     "expire-unpaid-orders",
     "purge-idempotency-keys",
     "aggregate-sales",
+    "flush-activity",
+    "purge-activity",
 ]
 EVERY_MINUTE = Schedule(
     name="count-every-minute",
@@ -301,8 +303,14 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
             Priority.LOW,
             day.replace(hour=0, minute=20),
         ),
+        "flush-activity": ("analytics.flush_activity", Priority.LOW, noon),
+        "purge-activity": (
+            "maintenance.purge_activity",
+            Priority.BATCH,
+            day.replace(hour=3, minute=50),
+        ),
     }
-    assert JobRecord.objects.count() == 7
+    assert JobRecord.objects.count() == len(expected) == len(CODE_NAMES)
     for name, (job_type, priority, slot) in expected.items():
         [job] = periodic_jobs(name)
         assert (job.type, job.priority, job.payload, job.status) == (
@@ -326,7 +334,7 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
 
     # and ticking again at the same instant adds nothing
     drain(scheduler)
-    assert JobRecord.objects.count() == 7
+    assert JobRecord.objects.count() == len(CODE_NAMES)
 
 
 @pytest.mark.django_db(transaction=True)
