@@ -222,3 +222,39 @@ class DailySales(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} product {self.product_id}: {self.units}"
+
+
+class SellerDailySales(models.Model):
+    """Paid sales of one seller on one day, per currency, rebuilt with
+    ``DailySales`` by the same run.
+
+    Its own table because an order holding two of a seller's products is one
+    order, not two: ``orders`` counts distinct orders, which no sum over the
+    per-product rows can give.
+    """
+
+    date = models.DateField()
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # covered by the unique constraint
+    )
+    currency = models.CharField(max_length=3)
+    orders = models.PositiveIntegerField()
+    units = models.PositiveIntegerField()
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller", "date", "currency"],
+                name="seller_daily_sales_uniq",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["date"], name="seller_daily_sales_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} seller {self.seller_id}: {self.orders} orders"

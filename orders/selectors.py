@@ -2,23 +2,28 @@
 orders, the lines a seller sold, and the sales figures (from ``DailySales``
 only, never a scan of orders)."""
 
-from datetime import date, timedelta
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
 from django.core.cache import cache
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.models import ActivityEvent
+from catalog.enums import Currency
 from catalog.models import Category, Product
 from orders import invoices
 from orders.cache import DASHBOARD_TTL, seller_dashboard_key
+from orders.enums import OrderStatus
 from orders.exceptions import InvoiceNotReady
-from orders.models import DailySales, Order, OrderItem
+from orders.models import DailySales, Order, OrderItem, SellerDailySales
 
 SALES_WINDOW_DAYS = 30
 TOP_PRODUCTS = 10
 LEADERBOARD_SIZE = 50
+TOP_CUSTOMERS = 10
 
 
 def _with_items(orders: QuerySet[Order]) -> QuerySet[Order]:
@@ -75,12 +80,22 @@ def _named(model: type[Product] | type[Category], ids: list[int]) -> dict:
     return {row["id"]: row for row in rows}
 
 
+def _main_currency(weights: dict[str, int]) -> str:
+    """The currency with the most weight (orders or units), ties by code;
+    the catalog's default when nothing sold."""
+    if not weights:
+        return Currency.USD
+    return min(weights, key=lambda code: (-weights[code], code))
+
+
 def seller_dashboard(*, seller: Any, today: date | None = None) -> dict[str, Any]:
     """A seller's last 30 days: totals, top products, and every day (zeros
     included), cached five minutes per seller until their rows change.
 
-    ``orders`` sums the per-product rows, so an order holding two of the
-    seller's products counts once per product.
+    Orders count once however many of the seller's products they hold. Money
+    is never summed across currencies: ``revenue_30d`` and the daily revenue
+    are in ``currency`` (the one most of the seller's orders were in), and
+    ``revenue_by_currency`` has the whole picture.
     """
     first, last = _window(today)
     key = seller_dashboard_key(seller_id=seller.pk, today=last)
@@ -92,60 +107,165 @@ def seller_dashboard(*, seller: Any, today: date | None = None) -> dict[str, Any
 
 
 def _seller_dashboard_build(*, seller_id: int, first: date, last: date) -> dict:
-    rows = DailySales.objects.filter(seller_id=seller_id, date__range=(first, last))
+    days = list(
+        SellerDailySales.objects.filter(
+            seller_id=seller_id, date__range=(first, last)
+        ).values_list("date", "currency", "orders", "units", "revenue")
+    )
+    orders_by_currency: dict[str, int] = defaultdict(int)
+    revenue_by_currency: dict[str, Decimal] = defaultdict(Decimal)
+    for _, currency, orders, _, revenue in days:
+        orders_by_currency[currency] += orders
+        revenue_by_currency[currency] += revenue
+    currency = _main_currency(orders_by_currency)
     zero = Decimal("0.00")
-    per_day = {
-        row["date"]: row
-        for row in rows.values("date").annotate(
-            day_orders=Sum("orders"), day_revenue=Sum("revenue")
-        )
-    }
-    daily = [
-        {
-            "date": day,
-            "orders": per_day[day]["day_orders"] if day in per_day else 0,
-            "revenue": per_day[day]["day_revenue"] if day in per_day else zero,
-        }
-        for day in (first + timedelta(days=n) for n in range(SALES_WINDOW_DAYS))
-    ]
+    day_orders: dict[date, int] = defaultdict(int)
+    day_revenue: dict[date, Decimal] = defaultdict(lambda: zero)
+    for day, code, orders, _, revenue in days:
+        day_orders[day] += orders
+        if code == currency:
+            day_revenue[day] += revenue
     top = list(
-        rows.values("product_id")
+        DailySales.objects.filter(seller_id=seller_id, date__range=(first, last))
+        .values("product_id", "currency")
         .annotate(total_units=Sum("units"), total_revenue=Sum("revenue"))
         .order_by("-total_units", "-total_revenue", "product_id")[:TOP_PRODUCTS]
     )
     products = _named(Product, [row["product_id"] for row in top])
     return {
-        "revenue_30d": sum((day["revenue"] for day in daily), zero),
-        "orders_30d": sum(day["orders"] for day in daily),
-        "units_30d": rows.aggregate(total=Sum("units"))["total"] or 0,
+        "currency": currency,
+        "revenue_30d": revenue_by_currency.get(currency, zero),
+        "revenue_by_currency": dict(sorted(revenue_by_currency.items())),
+        "orders_30d": sum(orders_by_currency.values()),
+        "units_30d": sum(units for _, _, _, units, _ in days),
         "top_products": [
             {
                 "product": products[row["product_id"]],
                 "units": row["total_units"],
                 "revenue": row["total_revenue"],
+                "currency": row["currency"],
             }
             for row in top
         ],
-        "daily": daily,
+        "daily": [
+            {"date": day, "orders": day_orders[day], "revenue": day_revenue[day]}
+            for day in (first + timedelta(days=n) for n in range(SALES_WINDOW_DAYS))
+        ],
     }
 
 
 def category_leaderboard(*, today: date | None = None) -> list[dict[str, Any]]:
     """Categories by units sold in the last 30 days, most first (the catalog
-    response cache keeps the rendered answer)."""
+    response cache keeps the rendered answer).
+
+    ``revenue`` is in the category's ``currency`` (the one most of its units
+    sold in); ``revenue_by_currency`` lists every currency's sum.
+    """
     first, last = _window(today)
-    ranked = list(
+    units: dict[int, dict[str, int]] = defaultdict(dict)
+    revenue: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for row in (
         DailySales.objects.filter(date__range=(first, last))
-        .values("category_id")
+        .values("category_id", "currency")
         .annotate(total_units=Sum("units"), total_revenue=Sum("revenue"))
-        .order_by("-total_units", "-total_revenue", "category_id")[:LEADERBOARD_SIZE]
-    )
-    categories = _named(Category, [row["category_id"] for row in ranked])
+    ):
+        units[row["category_id"]][row["currency"]] = row["total_units"]
+        revenue[row["category_id"]][row["currency"]] = row["total_revenue"]
+    currencies = {category: _main_currency(units[category]) for category in units}
+    ranked = sorted(
+        units,
+        key=lambda category: (
+            -sum(units[category].values()),
+            -revenue[category][currencies[category]],
+            category,
+        ),
+    )[:LEADERBOARD_SIZE]
+    categories = _named(Category, ranked)
     return [
         {
-            "category": categories[row["category_id"]],
-            "units": row["total_units"],
-            "revenue": row["total_revenue"],
+            "category": categories[category],
+            "units": sum(units[category].values()),
+            "revenue": revenue[category][currencies[category]],
+            "currency": currencies[category],
+            "revenue_by_currency": dict(sorted(revenue[category].items())),
         }
-        for row in ranked
+        for category in ranked
     ]
+
+
+def customer_insights(
+    *, first: date, last: date, top: int = TOP_CUSTOMERS
+) -> dict[str, Any]:
+    """Who buys, from ``first`` to ``last`` (whole days, ``TIME_ZONE``): for
+    reports, computed on demand from the orders table (a job, not a request).
+
+    Per currency, over the orders paid in the window and not cancelled:
+    orders, revenue (order totals), average order value, customers, repeat
+    customers (those with two or more such orders by the end of the window,
+    earlier ones included) and their share, and the top customers by spend.
+    ``active_users`` counts the users with any activity event in the window.
+    """
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
+    sales = Order.objects.filter(paid_at__isnull=False).exclude(
+        status=OrderStatus.CANCELLED
+    )
+    window = sales.filter(paid_at__gte=start, paid_at__lt=end)
+    lifetime = {
+        (row["user_id"], row["currency"]): row["n"]
+        for row in sales.filter(paid_at__lt=end, user_id__in=window.values("user_id"))
+        .values("user_id", "currency")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    per_customer = list(
+        window.values("user_id", "user__email", "currency")
+        .annotate(orders=Count("id"), spent=Sum("total"))
+        .order_by("currency", "-spent", "-orders", "user_id")
+    )
+    currencies: dict[str, dict[str, Any]] = {}
+    for row in per_customer:
+        figures = currencies.setdefault(
+            row["currency"],
+            {
+                "currency": row["currency"],
+                "orders": 0,
+                "revenue": Decimal("0.00"),
+                "customers": 0,
+                "repeat_customers": 0,
+                "top_customers": [],
+            },
+        )
+        figures["orders"] += row["orders"]
+        figures["revenue"] += row["spent"]
+        figures["customers"] += 1
+        if lifetime.get((row["user_id"], row["currency"]), 0) >= 2:
+            figures["repeat_customers"] += 1
+        if len(figures["top_customers"]) < top:
+            figures["top_customers"].append(
+                {
+                    "user_id": row["user_id"],
+                    "email": row["user__email"],
+                    "orders": row["orders"],
+                    "spent": row["spent"],
+                }
+            )
+    for figures in currencies.values():
+        figures["average_order_value"] = (
+            figures["revenue"] / figures["orders"]
+        ).quantize(Decimal("0.01"))
+        figures["repeat_purchase_rate"] = round(
+            figures["repeat_customers"] / figures["customers"], 4
+        )
+    active = (
+        ActivityEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+        .values("user_id")
+        .distinct()
+        .count()
+    )
+    return {
+        "from": first,
+        "to": last,
+        "active_users": active,
+        "currencies": [currencies[code] for code in sorted(currencies)],
+    }

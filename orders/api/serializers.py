@@ -166,6 +166,7 @@ class TopProductOutput(serializers.Serializer):
     product = NamedRefOutput()
     units = serializers.IntegerField()
     revenue = _money()
+    currency = serializers.CharField()
 
 
 class DailyFigureOutput(serializers.Serializer):
@@ -175,7 +176,11 @@ class DailyFigureOutput(serializers.Serializer):
 
 
 class SellerDashboardOutput(serializers.Serializer):
+    currency = serializers.CharField(
+        help_text="the currency of revenue_30d and of the daily revenue"
+    )
     revenue_30d = _money()
+    revenue_by_currency = serializers.DictField(child=_money())
     orders_30d = serializers.IntegerField()
     units_30d = serializers.IntegerField()
     top_products = TopProductOutput(many=True)
@@ -186,3 +191,5 @@ class LeaderboardRowOutput(serializers.Serializer):
     category = NamedRefOutput()
     units = serializers.IntegerField()
     revenue = _money()
+    currency = serializers.CharField(help_text="the currency of revenue")
+    revenue_by_currency = serializers.DictField(child=_money())

@@ -3,11 +3,12 @@
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
@@ -17,6 +18,7 @@ from orders.demo.bulk import BulkEmptyError, bulk_analyze, bulk_empty
 from orders.demo.products import Shelf, products_create
 from orders.demo.purchases import Shopper, orders_create
 from orders.models import ORDER_NUMBER_SEQUENCE, Order, OrderItem
+from orders.services.analytics import sales_aggregate
 
 DEMO_PASSWORD = "bazaar-demo-123"  # noqa: S105 - published, development-only
 DEMO_ADMIN_EMAIL = "admin@bazaar.local"
@@ -90,6 +92,8 @@ def demo_seed(
         order_count, item_count = orders_create(
             rng, count=orders, shoppers=shoppers, products=product_rows
         )
+        # Dashboards and the leaderboard read aggregates only.
+        sales_aggregate(dates=_paid_days())
     bulk_analyze(User, Category, Product, Order, OrderItem)
     return DemoSeedResult(
         shoppers=len(shoppers),
@@ -100,6 +104,15 @@ def demo_seed(
         order_items=item_count,
         elapsed_seconds=time.perf_counter() - started,
     )
+
+
+def _paid_days() -> set[date]:
+    return {
+        timezone.localdate(paid_at)
+        for paid_at in Order.objects.filter(paid_at__isnull=False)
+        .values_list("paid_at", flat=True)
+        .iterator()
+    }
 
 
 def _demo_accounts() -> Q:

@@ -14,14 +14,14 @@ from typing import Any
 
 import structlog
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, F, Sum
+from django.db.models import Count, DecimalField, F, QuerySet, Sum
 from django.utils import timezone
 
 import jobs
 from catalog.cache import catalog_invalidate
 from orders.cache import seller_dashboard_invalidate
 from orders.enums import OrderStatus
-from orders.models import DailySales, Order, OrderItem
+from orders.models import DailySales, Order, OrderItem, SellerDailySales
 
 logger = structlog.get_logger("bazaar.orders.analytics")
 
@@ -32,6 +32,8 @@ DEBOUNCE_SECONDS = 60
 _LOCK_CLASS = 0x5A1E5
 
 Row = tuple[int, int, int, str, int, int, Decimal]
+SellerRow = tuple[int, str, int, int, Decimal]
+_AMOUNT = DecimalField(max_digits=14, decimal_places=2)
 
 
 def sales_default_dates(*, now: datetime | None = None) -> list[date]:
@@ -46,30 +48,56 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _computed_rows(day: date) -> set[Row]:
+def _paid_lines(day: date) -> QuerySet[OrderItem]:
     start, end = _day_bounds(day)
+    return OrderItem.objects.filter(
+        order__paid_at__gte=start, order__paid_at__lt=end
+    ).exclude(order__status=OrderStatus.CANCELLED)
+
+
+def _figures() -> dict[str, Any]:
+    return {
+        "n_orders": Count("order_id", distinct=True),
+        "n_units": Sum("quantity"),
+        "amount": Sum(F("unit_price") * F("quantity"), output_field=_AMOUNT),
+    }
+
+
+def _computed_rows(day: date) -> set[Row]:
     lines = (
-        OrderItem.objects.filter(order__paid_at__gte=start, order__paid_at__lt=end)
-        .exclude(order__status=OrderStatus.CANCELLED)
+        _paid_lines(day)
         .values(
             "product_id",
             "product__category_id",
             "product__seller_id",
             "order__currency",
         )
-        .annotate(
-            n_orders=Count("order_id", distinct=True),
-            n_units=Sum("quantity"),
-            amount=Sum(
-                F("unit_price") * F("quantity"),
-                output_field=DecimalField(max_digits=14, decimal_places=2),
-            ),
-        )
+        .annotate(**_figures())
     )
     return {
         (
             line["product_id"],
             line["product__category_id"],
+            line["product__seller_id"],
+            line["order__currency"],
+            line["n_orders"],
+            line["n_units"],
+            line["amount"].quantize(Decimal("0.01")),
+        )
+        for line in lines
+    }
+
+
+def _computed_seller_rows(day: date) -> set[SellerRow]:
+    """Per seller and currency; ``orders`` counts each order once however
+    many of the seller's products it holds."""
+    lines = (
+        _paid_lines(day)
+        .values("product__seller_id", "order__currency")
+        .annotate(**_figures())
+    )
+    return {
+        (
             line["product__seller_id"],
             line["order__currency"],
             line["n_orders"],
@@ -94,11 +122,48 @@ def _stored_rows(day: date) -> set[Row]:
     )
 
 
+def _stored_seller_rows(day: date) -> set[SellerRow]:
+    return set(
+        SellerDailySales.objects.filter(date=day).values_list(
+            "seller_id", "currency", "orders", "units", "revenue"
+        )
+    )
+
+
+def _day_replace(day: date, rows: set[Row], seller_rows: set[SellerRow]) -> None:
+    DailySales.objects.filter(date=day).delete()
+    DailySales.objects.bulk_create(
+        DailySales(
+            date=day,
+            product_id=row[0],
+            category_id=row[1],
+            seller_id=row[2],
+            currency=row[3],
+            orders=row[4],
+            units=row[5],
+            revenue=row[6],
+        )
+        for row in rows
+    )
+    SellerDailySales.objects.filter(date=day).delete()
+    SellerDailySales.objects.bulk_create(
+        SellerDailySales(
+            date=day,
+            seller_id=row[0],
+            currency=row[1],
+            orders=row[2],
+            units=row[3],
+            revenue=row[4],
+        )
+        for row in seller_rows
+    )
+
+
 @transaction.atomic
 def sales_aggregate(*, dates: Iterable[date] | None = None) -> dict[str, Any]:
-    """Rebuild the ``DailySales`` rows of these days (default: yesterday and
-    today) in one transaction; a day whose figures did not change is not
-    written, so a second run changes nothing and invalidates nothing.
+    """Rebuild the ``DailySales`` and ``SellerDailySales`` rows of these days
+    (default: yesterday and today) in one transaction; a day whose figures did
+    not change is not written, so a second run changes nothing and invalidates nothing.
 
     Caches are invalidated on commit: the dashboards of the sellers whose
     rows changed, and the catalog's ``leaderboard`` namespace.
@@ -112,23 +177,15 @@ def sales_aggregate(*, dates: Iterable[date] | None = None) -> dict[str, Any]:
                 "SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, day.toordinal()]
             )
         stored, computed = _stored_rows(day), _computed_rows(day)
-        if stored == computed:
+        stored_sellers, computed_sellers = (
+            _stored_seller_rows(day),
+            _computed_seller_rows(day),
+        )
+        if stored == computed and stored_sellers == computed_sellers:
             continue
         sellers |= {row[2] for row in stored ^ computed}
-        DailySales.objects.filter(date=day).delete()
-        DailySales.objects.bulk_create(
-            DailySales(
-                date=day,
-                product_id=row[0],
-                category_id=row[1],
-                seller_id=row[2],
-                currency=row[3],
-                orders=row[4],
-                units=row[5],
-                revenue=row[6],
-            )
-            for row in computed
-        )
+        sellers |= {row[0] for row in stored_sellers ^ computed_sellers}
+        _day_replace(day, computed, computed_sellers)
         changed_days.append(day.isoformat())
     if changed_days:
         seller_dashboard_invalidate(seller_ids=sellers)

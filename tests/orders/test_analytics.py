@@ -17,7 +17,7 @@ from jobs.models import JobRecord
 from jobs.registry import get_job_type
 from jobs.runner import run_job_inline
 from orders import services
-from orders.models import DailySales, Order
+from orders.models import DailySales, Order, SellerDailySales
 from orders.services import Line
 from tests.factories import CategoryFactory, ProductFactory, SellerFactory
 from tests.orders.conftest import ADDRESS, client_for
@@ -137,6 +137,16 @@ def test_aggregates_are_the_paid_sales_per_day_and_product(
         (y, pot.pk, kitchen.pk, seller.pk, 1, 3, Decimal("60.00")),
     }
     assert set(DailySales.objects.values_list("currency", flat=True)) == {"USD"}
+    # per seller, the cup-and-pot order counts once
+    assert set(
+        SellerDailySales.objects.values_list(
+            "date", "seller_id", "currency", "orders", "units", "revenue"
+        )
+    ) == {
+        (t, seller.pk, "USD", 2, 4, Decimal("35.00")),
+        (t, other_seller.pk, "USD", 1, 4, Decimal("60.00")),
+        (y, seller.pk, "USD", 1, 3, Decimal("60.00")),
+    }
 
 
 def test_a_cancelled_paid_order_leaves_its_day(sales, seller, cup, pot, kitchen):
@@ -255,21 +265,25 @@ def test_the_dashboard_sums_the_seller_s_last_30_days(
         "private, no-store",
     )
     body = response.json()
+    # the cup-and-pot order is one order, not one per product
     assert (body["revenue_30d"], body["orders_30d"], body["units_30d"]) == (
         "95.00",
-        4,
+        3,
         7,
     )
+    assert (body["currency"], body["revenue_by_currency"]) == ("USD", {"USD": "95.00"})
     assert body["top_products"] == [
         {
             "product": {"id": pot.pk, "slug": pot.slug, "name": "Pot"},
             "units": 4,
             "revenue": "80.00",
+            "currency": "USD",
         },
         {
             "product": {"id": cup.pk, "slug": cup.slug, "name": "Cup"},
             "units": 3,
             "revenue": "15.00",
+            "currency": "USD",
         },
     ]
     assert len(body["daily"]) == 30
@@ -284,8 +298,50 @@ def test_the_dashboard_sums_the_seller_s_last_30_days(
             "orders": 1,
             "revenue": "60.00",
         },
-        {"date": today().isoformat(), "orders": 3, "revenue": "35.00"},
+        {"date": today().isoformat(), "orders": 2, "revenue": "35.00"},
     ]
+
+
+def test_the_dashboard_never_adds_currencies(
+    buyer, seller, cup, pot, kitchen, django_capture_on_commit_callbacks
+):
+    # given two USD orders and one EUR order of the same seller today
+    mug = ProductFactory(
+        seller=seller,
+        category=kitchen,
+        name="Mug",
+        price=Decimal("7.00"),
+        currency="EUR",
+        stock=50,
+    )
+    buy(buyer, (cup, 1), (pot, 1))
+    buy(buyer, (cup, 2))
+    buy(buyer, (mug, 3))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sales_aggregate(dates=[today()])
+
+    # when
+    body = client_for(seller).get(DASHBOARD).json()
+
+    # then revenue is reported in the seller's main currency, with the rest beside
+    assert (body["currency"], body["revenue_30d"], body["orders_30d"]) == (
+        "USD",
+        "35.00",
+        3,
+    )
+    assert body["revenue_by_currency"] == {"EUR": "21.00", "USD": "35.00"}
+    assert body["daily"][-1] == {
+        "date": today().isoformat(),
+        "orders": 3,
+        "revenue": "35.00",
+    }
+    assert {
+        (row["product"]["name"], row["currency"]) for row in body["top_products"]
+    } == {
+        ("Cup", "USD"),
+        ("Pot", "USD"),
+        ("Mug", "EUR"),
+    }
 
 
 def test_the_dashboard_is_cached_until_the_seller_s_rows_change(
@@ -299,7 +355,7 @@ def test_the_dashboard_is_cached_until_the_seller_s_rows_change(
     assert client.get(DASHBOARD).json()["units_30d"] == 1
 
     # when rows change behind the service's back, the cache still answers
-    DailySales.objects.update(units=50)
+    SellerDailySales.objects.update(units=50)
     assert client.get(DASHBOARD).json()["units_30d"] == 1
 
     # and when the aggregation rewrites the seller's rows, it is invalidated
@@ -348,11 +404,15 @@ def test_the_leaderboard_ranks_categories_by_units_and_is_cached(
                 "category": {"id": kitchen.pk, "slug": "kitchen", "name": "Kitchen"},
                 "units": 7,
                 "revenue": "95.00",
+                "currency": "USD",
+                "revenue_by_currency": {"USD": "95.00"},
             },
             {
                 "category": {"id": garden.pk, "slug": "garden", "name": "Garden"},
                 "units": 4,
                 "revenue": "60.00",
+                "currency": "USD",
+                "revenue_by_currency": {"USD": "60.00"},
             },
         ]
     )

@@ -15,9 +15,10 @@ from accounts.models import User
 from catalog.models import Category, Product
 from jobs.enums import Priority
 from jobs.models import JobRecord
+from orders import services
 from orders.demo import DEMO_ADMIN_EMAIL, DEMO_PASSWORD, DEMO_SELLER_EMAIL
 from orders.demo.bulk import bulk_indexes_deferred
-from orders.models import Order, OrderItem
+from orders.models import DailySales, Order, OrderItem, SellerDailySales
 from tests.factories import OrderItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -158,6 +159,25 @@ def test_orders_add_up_and_keep_to_one_currency():
         paid = order.status in ("paid", "shipped", "delivered")
         assert (order.paid_at is not None) == paid
         assert order.user.email.startswith("shopper")
+
+
+def test_the_demo_sales_are_aggregated():
+    seed(reset=True)
+
+    # the dashboards' tables hold exactly the paid, uncancelled demo sales
+    sold = OrderItem.objects.filter(order__paid_at__isnull=False).exclude(
+        order__status="cancelled"
+    )
+    assert sold.exists()
+    units = sold.aggregate(units=Sum("quantity"))["units"]
+    assert DailySales.objects.aggregate(units=Sum("units"))["units"] == units
+    assert SellerDailySales.objects.aggregate(units=Sum("units"))["units"] == units
+    assert (
+        services.sales_aggregate(
+            dates=set(DailySales.objects.values_list("date", flat=True))
+        )["changed"]
+        == []
+    )
 
 
 def test_reset_restarts_order_numbers():
