@@ -10,8 +10,9 @@ bytes becomes ``ImageInvalid``, never a crash. No database work here:
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from io import BytesIO
 from typing import IO, Any
@@ -30,7 +31,8 @@ CARD = "card"
 WEBP_QUALITY = 82
 WEBP_METHOD = 4  # libwebp effort (0-6): its own default balance of size and speed
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
-UPLOAD_DIR = "tmp/uploads"
+TMP_DIR = "tmp"
+UPLOAD_DIR = f"{TMP_DIR}/uploads"
 VARIANT_DIR = "products"
 HEAD_BYTES = 12
 
@@ -254,6 +256,26 @@ def upload_store(*, file: File, info: ImageInfo) -> str:
 def upload_is_ours(path: str) -> bool:
     """Payloads name a file under tmp/uploads/ and nothing else."""
     return path.startswith(f"{UPLOAD_DIR}/") and ".." not in path
+
+
+def tmp_files(root: str = TMP_DIR) -> Iterator[tuple[str, datetime]]:
+    """Every file under ``tmp/`` in storage with its modification time."""
+    try:
+        directories, files = default_storage.listdir(root)
+    except FileNotFoundError:
+        return
+    for name in files:
+        path = f"{root}/{name}"
+        try:
+            yield path, default_storage.get_modified_time(path)
+        except FileNotFoundError:  # removed meanwhile
+            continue
+    for directory in directories:
+        yield from tmp_files(f"{root}/{directory}")
+
+
+def tmp_delete(path: str) -> None:
+    default_storage.delete(path)
 
 
 def upload_exists(path: str) -> bool:

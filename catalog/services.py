@@ -9,10 +9,11 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, connection, models, transaction
@@ -34,6 +35,10 @@ from catalog.exceptions import (
 )
 from catalog.models import Category, Product
 from catalog.selectors import category_subtree_ids
+from jobs.enums import JobStatus
+from jobs.models import JobRecord
+
+logger = structlog.get_logger("bazaar.catalog")
 
 PRODUCT_UPDATE_FIELDS = frozenset(
     {
@@ -210,6 +215,37 @@ def product_image_upload(
         user=user,
     )
     return str(job.pk)
+
+
+def tmp_cleanup(
+    *, now: datetime, older_than_hours: int | None = None
+) -> dict[str, int]:
+    """Delete files under ``tmp/`` older than ``TMP_MAX_AGE_HOURS`` (24).
+
+    An upload a queued or running image job still names is kept whatever its
+    age (a job waiting out its retries must find its file); one whose job
+    failed for good is fair game once old, so an admin retry after that fails
+    with "upload gone" rather than keeping files forever.
+    """
+    hours = settings.TMP_MAX_AGE_HOURS if older_than_hours is None else older_than_hours
+    cutoff = now - timedelta(hours=hours)
+    pending = set(
+        JobRecord.objects.filter(
+            type=IMAGE_JOB, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        ).values_list("payload__path", flat=True)
+    )
+    deleted = kept = 0
+    for path, modified in images.tmp_files():
+        if modified >= cutoff:
+            continue
+        if path in pending:
+            kept += 1
+            continue
+        images.tmp_delete(path)
+        deleted += 1
+    if deleted:
+        logger.info("tmp_cleaned", deleted=deleted, kept=kept, hours=hours)
+    return {"deleted": deleted, "kept": kept}
 
 
 def product_image_process(

@@ -136,4 +136,24 @@ def schedule_definitions() -> list[Schedule]:
                 "(as manage.py purge_activity)."
             ),
         ),
+        Schedule(
+            name="cleanup-tmp",
+            job_type="maintenance.cleanup_tmp",
+            crontab="5 * * * *",
+            priority=Priority.LOW,
+            description=(
+                "Delete temporary uploads older than TMP_MAX_AGE_HOURS "
+                "(as manage.py cleanup_tmp)."
+            ),
+        ),
+        Schedule(
+            name="db-maintenance",
+            job_type="maintenance.db_maintenance",
+            crontab="10 4 * * *",
+            priority=Priority.BATCH,
+            description=(
+                "ANALYZE hot tables, VACUUM past the dead-tuple thresholds, log "
+                "the bloat and index-usage summary (as manage.py db_maintenance)."
+            ),
+        ),
     ]

@@ -116,6 +116,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 # Django itself serves MEDIA_ROOT (product images) for `make run`; production
 # turns this off and serves media from the web server or object storage.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+# Files under MEDIA_ROOT/tmp/ (accepted uploads awaiting their job) older than
+# this are deleted by the cleanup-tmp schedule.
+TMP_MAX_AGE_HOURS = env.int("TMP_MAX_AGE_HOURS", default=24)
 # Product image uploads (catalog/images.py): the largest file and the most
 # pixels (width x height) accepted; both are checked again by the image job.
 PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
@@ -404,6 +407,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Operations ---------------------------------------------------------------
+# db_maintenance VACUUMs a table once its dead tuples reach both of these.
+DB_VACUUM_MIN_DEAD_TUPLES = env.int("DB_VACUUM_MIN_DEAD_TUPLES", default=1000)
+DB_VACUUM_DEAD_RATIO = env.float("DB_VACUUM_DEAD_RATIO", default=0.1)
 FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555/")
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 LOG_FORMAT = env.str("LOG_FORMAT", default="console")

@@ -3,13 +3,17 @@ its management command."""
 
 from typing import Any
 
+from django.utils import timezone
+
 from accounts import clock
 from accounts.activity import activity_purge
 from accounts.services import sessions_cleanup
+from catalog.services import tmp_cleanup
 from jobs.enums import Priority
 from jobs.models import JobRecord
 from jobs.registry import job_type
 from jobs.services import jobs_purge
+from monitoring.services import db_maintenance as db_upkeep
 
 
 @job_type("maintenance.noop", priority=Priority.LOW, atomic=False)
@@ -36,3 +40,15 @@ def purge_activity(job: JobRecord) -> dict[str, int]:
     """Activity retention (``ACTIVITY_KEEP_DAYS``), as ``manage.py
     purge_activity`` (daily, 03:50)."""
     return activity_purge(now=clock.now())
+
+
+@job_type("maintenance.cleanup_tmp", priority=Priority.LOW)
+def cleanup_tmp(job: JobRecord) -> dict[str, int]:
+    """Stale temporary uploads, as ``manage.py cleanup_tmp`` (hourly)."""
+    return tmp_cleanup(now=timezone.now())
+
+
+@job_type("maintenance.db_maintenance", priority=Priority.BATCH, atomic=False)
+def db_maintenance(job: JobRecord) -> dict[str, Any]:
+    """PostgreSQL upkeep, as ``manage.py db_maintenance`` (daily, 04:10)."""
+    return db_upkeep()

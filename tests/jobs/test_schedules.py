@@ -47,6 +47,8 @@ CODE_NAMES = [
     "aggregate-sales",
     "flush-activity",
     "purge-activity",
+    "cleanup-tmp",
+    "db-maintenance",
 ]
 EVERY_MINUTE = Schedule(
     name="count-every-minute",
@@ -308,6 +310,16 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
             "maintenance.purge_activity",
             Priority.BATCH,
             day.replace(hour=3, minute=50),
+        ),
+        "cleanup-tmp": (
+            "maintenance.cleanup_tmp",
+            Priority.LOW,
+            noon.replace(hour=11, minute=5),
+        ),
+        "db-maintenance": (
+            "maintenance.db_maintenance",
+            Priority.BATCH,
+            day.replace(hour=4, minute=10),
         ),
     }
     assert JobRecord.objects.count() == len(expected) == len(CODE_NAMES)
