@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import F, Q
 
@@ -76,6 +77,9 @@ class Order(models.Model):
                 name="order_paid_at_idx",
                 condition=Q(paid_at__isnull=False),
             ),
+            # Exports read whole days of created_at; rows arrive in that order,
+            # so a BRIN index (a few pages) narrows the scan to those days.
+            BrinIndex(fields=["created_at"], name="order_created_brin"),
         ]
 
     def __str__(self) -> str:
@@ -258,3 +262,57 @@ class SellerDailySales(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} seller {self.seller_id}: {self.orders} orders"
+
+
+class OrderExport(models.Model):
+    """One CSV export of order lines, built in the background for accountants.
+
+    Asked for in the admin or with ``manage.py export_orders``; the
+    ``orders.export_csv`` job (BATCH: off-peak unless forced) writes the file
+    to media storage and sets ``path``, ``rows`` and ``finished_at``. A
+    finished export is a snapshot: it is never rebuilt, so what was downloaded
+    stays what is offered.
+    """
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Whole days in TIME_ZONE, both included, of the orders' created_at.
+    date_from = models.DateField()
+    date_to = models.DateField()
+    # Only orders in this status; "" exports every status.
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, blank=True, default=""
+    )
+    forced = models.BooleanField(default=False)
+    # Job retention may drop the job; a finished export keeps its file.
+    job = models.ForeignKey(
+        "jobs.JobRecord",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    path = models.CharField(max_length=255, blank=True)  # media storage name
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_from__lte=F("date_to")),
+                name="order_export_range_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk}: {self.date_from} to {self.date_to}"
+
+    @property
+    def ready(self) -> bool:
+        return self.finished_at is not None and bool(self.path)

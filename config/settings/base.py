@@ -366,6 +366,8 @@ IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=48)
 # Seconds after which an unfinished request's key may be taken over by a retry
 # (longer than any request may run: GUNICORN_TIMEOUT is 30).
 IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
+# Longest date range (days, both ends included) one order CSV export may cover.
+ORDER_EXPORT_MAX_DAYS = env.int("ORDER_EXPORT_MAX_DAYS", default=366)
 
 # --- API --------------------------------------------------------------------
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)

@@ -1,5 +1,5 @@
 """Order jobs: expiry of unpaid orders and the Idempotency-Key purge, each the
-same code path as its management command, and invoice PDFs."""
+same code path as its management command, invoice PDFs and CSV exports."""
 
 from typing import Any
 
@@ -8,8 +8,10 @@ from jobs.exceptions import PermanentJobError
 from jobs.models import JobRecord
 from jobs.registry import job_type
 from orders.services import (
+    EXPORT_JOB,
     INVOICE_JOB,
     idempotency_keys_purge,
+    order_export_build,
     order_invoice_render,
     orders_expire_unpaid,
 )
@@ -41,3 +43,16 @@ def render_invoice(job: JobRecord) -> dict[str, Any] | None:
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentJobError(f"malformed payload: {exc!r}") from exc
     return order_invoice_render(order_id=order_id)
+
+
+@job_type(EXPORT_JOB, priority=Priority.BATCH, atomic=False)
+def export_csv(job: JobRecord) -> dict[str, Any] | None:
+    """Payload: ``{"export_id"}`` (orders.services.exports); off-peak unless forced.
+
+    Not atomic: streaming a large CSV must not hold a transaction open.
+    """
+    try:
+        export_id = int(job.payload["export_id"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentJobError(f"malformed payload: {exc!r}") from exc
+    return order_export_build(export_id=export_id)

@@ -6,6 +6,13 @@ from orders.services.analytics import (
     sales_aggregation_request,
     sales_default_dates,
 )
+from orders.services.exports import (
+    EXPORT_JOB,
+    ExportNotReady,
+    ExportRangeInvalid,
+    order_export_build,
+    order_export_request,
+)
 from orders.services.idempotency import (
     Answer,
     idempotency_keys_purge,
@@ -29,13 +36,18 @@ from orders.services.placement import Line, order_create, shipping_for
 
 __all__ = [
     "AGGREGATE_JOB",
+    "EXPORT_JOB",
     "INVOICE_JOB",
     "TRANSITIONS",
     "Answer",
+    "ExportNotReady",
+    "ExportRangeInvalid",
     "Line",
     "idempotency_keys_purge",
     "order_cancel",
     "order_create",
+    "order_export_build",
+    "order_export_request",
     "order_invoice_render",
     "order_invoice_request",
     "order_pay",
