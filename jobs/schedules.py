@@ -156,4 +156,14 @@ def schedule_definitions() -> list[Schedule]:
                 "the bloat and index-usage summary (as manage.py db_maintenance)."
             ),
         ),
+        Schedule(
+            name="performance-snapshot",
+            job_type="monitoring.performance_snapshot",
+            every=settings.PERFORMANCE_LOG_INTERVAL * 60,
+            priority=Priority.LOW,
+            description=(
+                "Log the last PERFORMANCE_LOG_INTERVAL minutes' request, cache, "
+                "queue and job figures (as manage.py performance_snapshot)."
+            ),
+        ),
     ]

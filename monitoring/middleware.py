@@ -5,8 +5,11 @@ import time
 from collections.abc import Callable
 
 import structlog
+from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
+from monitoring import stats
 from monitoring.request_id import (
     request_id_from_header,
     reset_request_id,
@@ -38,25 +41,70 @@ class RequestIdMiddleware:
 
 
 class RequestLogMiddleware:
-    """One log line per request: route template, status, duration and user."""
+    """One log line per request: route template, status, duration and user.
+
+    Also feeds ``monitoring.stats`` (one Redis pipeline after the response,
+    plus one call per slow statement) and warns about requests slower than
+    ``SLOW_REQUEST_MS``.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        response = self.get_response(request)
+        queries = stats.SlowQueries() if settings.REQUEST_STATS_ENABLED else None
+        if queries is None:
+            response = self.get_response(request)
+        else:
+            with connection.execute_wrapper(queries):
+                response = self.get_response(request)
         duration_ms = (time.perf_counter() - started) * 1000
         match = getattr(request, "resolver_match", None)
+        route = match.route if match else None
         user = getattr(request, "user", None)
+        fields = {
+            "method": request.method,
+            "route": route,
+            "status": response.status_code,
+            "duration_ms": round(duration_ms, 2),
+            "user_id": user.pk if user is not None and user.is_authenticated else None,
+        }
         level = logging.WARNING if response.status_code >= 500 else logging.INFO
-        logger.log(
-            level,
-            "request",
-            method=request.method,
-            route=match.route if match else None,
-            status=response.status_code,
-            duration_ms=round(duration_ms, 2),
-            user_id=user.pk if user is not None and user.is_authenticated else None,
-        )
+        logger.log(level, "request", **fields)
+        if duration_ms >= settings.SLOW_REQUEST_MS:
+            logger.warning(
+                "slow_request",
+                request_id=getattr(request, "request_id", None),
+                **fields,
+            )
+        if queries is not None:
+            self.record(request, route, response.status_code, duration_ms, queries)
         return response
+
+    def record(
+        self,
+        request: HttpRequest,
+        route: str | None,
+        status: int,
+        duration_ms: float,
+        queries: stats.SlowQueries,
+    ) -> None:
+        """Statistics must never fail a request that already has its answer."""
+        method = request.method or "GET"
+        try:
+            stats.request_record(
+                route=route,
+                method=method,
+                status=status,
+                duration_ms=duration_ms,
+                cache=getattr(request, "_stats_cache", None),
+            )
+            for sql, elapsed in queries.found:
+                stats.slow_query_record(
+                    sql=sql,
+                    duration_ms=elapsed,
+                    route=stats.route_name(method, route),
+                )
+        except Exception:
+            logger.exception("stats_failed")

@@ -1,15 +1,25 @@
-"""Reads about the platform itself: PostgreSQL's table and index statistics.
+"""Reads about the platform itself: PostgreSQL's table and index statistics,
+and the periodic performance snapshot.
 
 Dead-tuple share stands in for bloat: an exact figure needs pgstattuple,
 which scans whole tables; the statistics views cost nothing to read.
 """
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
+from django.db.models import Count
+
+from jobs.enums import JobStatus
+from jobs.models import JobRecord
+from jobs.selectors import queue_status
+from monitoring import stats
 
 SCAN_HEAVY_MIN_ROWS = 10_000
 LIMIT = 20
+SNAPSHOT_ROUTES = 10
+SNAPSHOT_QUERIES = 5
 
 
 def _rows(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -80,3 +90,52 @@ def database_scan_heavy_tables() -> list[dict[str, Any]]:
         """,
         [SCAN_HEAVY_MIN_ROWS, LIMIT],
     )
+
+
+def performance_snapshot(*, end: datetime, minutes: int) -> dict[str, Any]:
+    """How the platform did in the ``minutes`` before ``end``: request totals,
+    the busiest routes with their p95, cache hit rates, queue depths, job
+    outcomes and the costliest slow queries. Logged on a schedule, so a log
+    search shows the platform's recent history without Prometheus."""
+    start = end - timedelta(minutes=minutes)
+    outcomes = dict(
+        JobRecord.objects.filter(
+            finished_at__gte=start,
+            finished_at__lt=end,
+            status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED],
+        )
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    succeeded = outcomes.get(JobStatus.SUCCEEDED, 0)
+    failed = outcomes.get(JobStatus.FAILED, 0)
+    return {
+        "start": start,
+        "end": end,
+        "requests": stats.totals(start=start, end=end),
+        "routes": [
+            {key: row[key] for key in ("route", "count", "p95_ms", "error_rate")}
+            for row in stats.route_figures(start=start, end=end)[:SNAPSHOT_ROUTES]
+        ],
+        "cache": [
+            {key: row[key] for key in ("namespace", "hit_rate")}
+            for row in stats.cache_figures(start=start, end=end)
+        ],
+        "queues": {
+            row["queue"]: {"queued": row["queued"], "running": row["running"]}
+            for row in queue_status()
+        },
+        "jobs": {
+            "succeeded": succeeded,
+            "failed": failed,
+            "failure_rate": round(failed / (succeeded + failed), 4)
+            if succeeded + failed
+            else 0.0,
+        },
+        "slow_queries": [
+            {key: row[key] for key in ("fingerprint", "count", "max_ms", "route")}
+            for row in stats.slow_query_figures(
+                start=start, end=end, limit=SNAPSHOT_QUERIES
+            )
+        ],
+    }

@@ -4,6 +4,7 @@ Anything slow runs as a job (the request answers 202 with its id), so an
 operator's click never holds a web worker.
 """
 
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -17,6 +18,7 @@ from monitoring.selectors import (
     database_scan_heavy_tables,
     database_tables,
     database_unused_indexes,
+    performance_snapshot,
 )
 
 logger = structlog.get_logger("bazaar.monitoring")
@@ -93,3 +95,20 @@ def db_maintenance(*, dry_run: bool = False) -> dict[str, Any]:
         unused_indexes=[row["index"] for row in summary["unused_indexes"]],
     )
     return summary
+
+
+def performance_snapshot_log(
+    *, now: datetime, minutes: int | None = None
+) -> dict[str, Any]:
+    """Log the last ``PERFORMANCE_LOG_INTERVAL`` minutes' figures as one
+    ``performance_snapshot`` event (stdout, like every log) and return them."""
+    minutes = minutes or settings.PERFORMANCE_LOG_INTERVAL
+    snapshot = performance_snapshot(end=now, minutes=minutes)
+    logger.info(
+        "performance_snapshot",
+        **{
+            key: value for key, value in snapshot.items() if key not in ("start", "end")
+        },
+        minutes=minutes,
+    )
+    return snapshot

@@ -183,6 +183,7 @@ def _respond(
     response["Vary"] = "Accept-Encoding"
     response["X-Cache"] = HIT if state == STALE else state
     metrics.CACHE_REQUESTS.labels(namespace, state.lower()).inc()
+    request._stats_cache = (namespace, state)  # type: ignore[attr-defined]
     return response
 
 

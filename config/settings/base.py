@@ -409,6 +409,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Operations ---------------------------------------------------------------
+# Minutes between the performance snapshots written to the log (and their window).
+PERFORMANCE_LOG_INTERVAL = env.int("PERFORMANCE_LOG_INTERVAL", default=15)
 # db_maintenance VACUUMs a table once its dead tuples reach both of these.
 DB_VACUUM_MIN_DEAD_TUPLES = env.int("DB_VACUUM_MIN_DEAD_TUPLES", default=1000)
 DB_VACUUM_DEAD_RATIO = env.float("DB_VACUUM_DEAD_RATIO", default=0.1)
@@ -416,6 +418,11 @@ FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555/")
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 LOG_FORMAT = env.str("LOG_FORMAT", default="console")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Request statistics in Redis (monitoring/stats.py): one pipeline per request.
+REQUEST_STATS_ENABLED = env.bool("REQUEST_STATS_ENABLED", default=True)
+SLOW_QUERY_MS = env.float("SLOW_QUERY_MS", default=100.0)
+SLOW_REQUEST_MS = env.float("SLOW_REQUEST_MS", default=500.0)
+STATS_RETENTION_HOURS = env.int("STATS_RETENTION_HOURS", default=48)
 
 # structlog over the stdlib: Django, Celery and our own loggers share one
 # format (JSON in production, console in development) and the request id.

@@ -14,6 +14,7 @@ from jobs.models import JobRecord
 from jobs.registry import job_type
 from jobs.services import jobs_purge
 from monitoring.services import db_maintenance as db_upkeep
+from monitoring.services import performance_snapshot_log
 
 
 @job_type("maintenance.noop", priority=Priority.LOW, atomic=False)
@@ -52,3 +53,11 @@ def cleanup_tmp(job: JobRecord) -> dict[str, int]:
 def db_maintenance(job: JobRecord) -> dict[str, Any]:
     """PostgreSQL upkeep, as ``manage.py db_maintenance`` (daily, 04:10)."""
     return db_upkeep()
+
+
+@job_type("monitoring.performance_snapshot", priority=Priority.LOW, atomic=False)
+def performance_snapshot(job: JobRecord) -> dict[str, Any]:
+    """The platform's last interval in one log event, as ``manage.py
+    performance_snapshot`` (every PERFORMANCE_LOG_INTERVAL minutes)."""
+    snapshot = performance_snapshot_log(now=timezone.now())
+    return {"requests": snapshot["requests"], "jobs": snapshot["jobs"]}

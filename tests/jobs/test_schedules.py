@@ -49,6 +49,7 @@ CODE_NAMES = [
     "purge-activity",
     "cleanup-tmp",
     "db-maintenance",
+    "performance-snapshot",
 ]
 EVERY_MINUTE = Schedule(
     name="count-every-minute",
@@ -320,6 +321,11 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
             "maintenance.db_maintenance",
             Priority.BATCH,
             day.replace(hour=4, minute=10),
+        ),
+        "performance-snapshot": (
+            "monitoring.performance_snapshot",
+            Priority.LOW,
+            noon,
         ),
     }
     assert JobRecord.objects.count() == len(expected) == len(CODE_NAMES)
