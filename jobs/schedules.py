@@ -166,4 +166,50 @@ def schedule_definitions() -> list[Schedule]:
                 "queue and job figures (as manage.py performance_snapshot)."
             ),
         ),
+        Schedule(
+            name="report-daily-sales",
+            job_type="reports.generate",
+            crontab="30 0 * * *",
+            payload={"kind": "daily"},
+            priority=Priority.LOW,
+            description=(
+                "Yesterday's sales report, emailed to REPORT_RECIPIENTS "
+                "(as manage.py generate_report --kind daily --email)."
+            ),
+        ),
+        Schedule(
+            name="report-daily-performance",
+            job_type="reports.generate",
+            crontab="40 0 * * *",
+            payload={"kind": "performance"},
+            priority=Priority.LOW,
+            description=(
+                "Yesterday's system performance report, emailed to "
+                "REPORT_RECIPIENTS (as manage.py generate_report --kind performance "
+                "--email)."
+            ),
+        ),
+        Schedule(
+            name="report-weekly-sales",
+            job_type="reports.generate",
+            crontab="0 1 * * 1",
+            payload={"kind": "weekly"},
+            priority=Priority.LOW,
+            description=(
+                "Last week's (Monday-Sunday) sales report, emailed to "
+                "REPORT_RECIPIENTS (as manage.py generate_report --kind weekly "
+                "--email)."
+            ),
+        ),
+        Schedule(
+            name="report-weekly-customers",
+            job_type="reports.generate",
+            crontab="10 1 * * 1",
+            payload={"kind": "customers"},
+            priority=Priority.LOW,
+            description=(
+                "Last week's customer insights report, emailed to REPORT_RECIPIENTS "
+                "(as manage.py generate_report --kind customers --email)."
+            ),
+        ),
     ]

@@ -369,6 +369,13 @@ IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
 # Longest date range (days, both ends included) one order CSV export may cover.
 ORDER_EXPORT_MAX_DAYS = env.int("ORDER_EXPORT_MAX_DAYS", default=366)
 
+# --- Reports (monitoring/reports/) ------------------------------------------
+# Addresses the scheduled reports are emailed to; empty: stored, not emailed.
+REPORT_RECIPIENTS = env.list("REPORT_RECIPIENTS", default=[])
+# Rows in each ranked list of a report (products, categories, customers,
+# routes, slow queries).
+REPORT_TOP_ITEMS = env.int("REPORT_TOP_ITEMS", default=10)
+
 # --- API --------------------------------------------------------------------
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)

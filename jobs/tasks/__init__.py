@@ -8,4 +8,5 @@ from jobs.tasks import (  # noqa: F401
     maintenance,
     notifications,
     orders,
+    reports,
 )

@@ -50,6 +50,10 @@ CODE_NAMES = [
     "cleanup-tmp",
     "db-maintenance",
     "performance-snapshot",
+    "report-daily-sales",
+    "report-daily-performance",
+    "report-weekly-sales",
+    "report-weekly-customers",
 ]
 EVERY_MINUTE = Schedule(
     name="count-every-minute",
@@ -272,6 +276,7 @@ def test_sync_schedules_command_reports_what_it_did():
 @pytest.mark.django_db(transaction=True)
 def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_broker):
     # given the code's schedules
+    created = timezone.now()
     schedules_sync()
     scheduler = make_scheduler()
 
@@ -327,14 +332,41 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
             Priority.LOW,
             noon,
         ),
+        "report-daily-sales": (
+            "reports.generate",
+            Priority.LOW,
+            day.replace(minute=30),
+        ),
+        "report-daily-performance": (
+            "reports.generate",
+            Priority.LOW,
+            day.replace(minute=40),
+        ),
     }
-    assert JobRecord.objects.count() == len(expected) == len(CODE_NAMES)
+    # Monday's reports: due only if their last slot falls after the tasks were
+    # created (beat never runs a slot from before a task existed).
+    monday = day - timedelta(days=day.weekday())
+    for name, slot in (
+        ("report-weekly-sales", monday.replace(hour=1)),
+        ("report-weekly-customers", monday.replace(hour=1, minute=10)),
+    ):
+        if slot > created:
+            expected[name] = ("reports.generate", Priority.LOW, slot)
+        else:
+            assert periodic_jobs(name) == []
+    payloads = {
+        "report-daily-sales": {"kind": "daily"},
+        "report-daily-performance": {"kind": "performance"},
+        "report-weekly-sales": {"kind": "weekly"},
+        "report-weekly-customers": {"kind": "customers"},
+    }
+    assert JobRecord.objects.count() == len(expected)
     for name, (job_type, priority, slot) in expected.items():
         [job] = periodic_jobs(name)
         assert (job.type, job.priority, job.payload, job.status) == (
             job_type,
             priority,
-            {},
+            payloads.get(name, {}),
             JobStatus.QUEUED,
         )
         assert job.dedupe_key == periodic_dedupe_key(name, slot)
@@ -352,7 +384,7 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
 
     # and ticking again at the same instant adds nothing
     drain(scheduler)
-    assert JobRecord.objects.count() == len(CODE_NAMES)
+    assert JobRecord.objects.count() == len(expected)
 
 
 @pytest.mark.django_db(transaction=True)
