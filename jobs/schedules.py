@@ -137,6 +137,16 @@ def schedule_definitions() -> list[Schedule]:
             ),
         ),
         Schedule(
+            name="purge-exports",
+            job_type="orders.purge_exports",
+            crontab="55 3 * * *",
+            priority=Priority.BATCH,
+            description=(
+                "Delete order exports (rows and CSV files) older than "
+                "ORDER_EXPORT_KEEP_DAYS (as manage.py purge_exports)."
+            ),
+        ),
+        Schedule(
             name="cleanup-tmp",
             job_type="maintenance.cleanup_tmp",
             crontab="5 * * * *",

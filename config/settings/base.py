@@ -368,6 +368,8 @@ IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=48)
 IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
 # Longest date range (days, both ends included) one order CSV export may cover.
 ORDER_EXPORT_MAX_DAYS = env.int("ORDER_EXPORT_MAX_DAYS", default=366)
+# Days an order export (its row and CSV file, which holds buyers' emails) is kept.
+ORDER_EXPORT_KEEP_DAYS = env.int("ORDER_EXPORT_KEEP_DAYS", default=30)
 
 # --- Reports (monitoring/reports/) ------------------------------------------
 # Addresses the scheduled reports are emailed to; empty: stored, not emailed.

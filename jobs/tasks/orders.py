@@ -3,6 +3,8 @@ same code path as its management command, invoice PDFs and CSV exports."""
 
 from typing import Any
 
+from django.utils import timezone
+
 from jobs.enums import Priority
 from jobs.exceptions import PermanentJobError
 from jobs.models import JobRecord
@@ -12,6 +14,7 @@ from orders.services import (
     INVOICE_JOB,
     idempotency_keys_purge,
     order_export_build,
+    order_exports_purge,
     order_invoice_render,
     orders_expire_unpaid,
 )
@@ -56,3 +59,9 @@ def export_csv(job: JobRecord) -> dict[str, Any] | None:
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentJobError(f"malformed payload: {exc!r}") from exc
     return order_export_build(export_id=export_id)
+
+
+@job_type("orders.purge_exports", priority=Priority.BATCH)
+def purge_exports(job: JobRecord) -> dict[str, int]:
+    """Export retention, as ``manage.py purge_exports`` (daily, 03:55)."""
+    return order_exports_purge(now=timezone.now())

@@ -12,6 +12,7 @@ from orders.services.exports import (
     ExportRangeInvalid,
     order_export_build,
     order_export_request,
+    order_exports_purge,
 )
 from orders.services.idempotency import (
     Answer,
@@ -48,6 +49,7 @@ __all__ = [
     "order_create",
     "order_export_build",
     "order_export_request",
+    "order_exports_purge",
     "order_invoice_render",
     "order_invoice_request",
     "order_pay",

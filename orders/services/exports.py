@@ -275,3 +275,17 @@ def order_export_open(export: OrderExport) -> IO[bytes]:
         return default_storage.open(export.path, "rb")
     except FileNotFoundError:
         raise ExportNotReady(f"export {export.pk}: {export.path} is gone") from None
+
+
+def order_exports_purge(*, now: datetime) -> dict[str, int]:
+    """Delete exports (rows and files) created more than ``ORDER_EXPORT_KEEP_DAYS``
+    ago: the files hold buyers' emails, so they are not kept forever. The file
+    goes first, so a failure leaves a row to retry, never an orphaned file."""
+    cutoff = now - timedelta(days=settings.ORDER_EXPORT_KEEP_DAYS)
+    deleted = 0
+    for export in OrderExport.objects.filter(created_at__lt=cutoff).iterator():
+        if export.path:
+            default_storage.delete(export.path)
+        export.delete()
+        deleted += 1
+    return {"deleted": deleted}

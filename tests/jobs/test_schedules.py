@@ -47,6 +47,7 @@ CODE_NAMES = [
     "aggregate-sales",
     "flush-activity",
     "purge-activity",
+    "purge-exports",
     "cleanup-tmp",
     "db-maintenance",
     "performance-snapshot",
@@ -316,6 +317,11 @@ def test_beat_turns_each_due_schedule_into_one_job(clock, make_scheduler, purge_
             "maintenance.purge_activity",
             Priority.BATCH,
             day.replace(hour=3, minute=50),
+        ),
+        "purge-exports": (
+            "orders.purge_exports",
+            Priority.BATCH,
+            day.replace(hour=3, minute=55),
         ),
         "cleanup-tmp": (
             "maintenance.cleanup_tmp",

@@ -638,3 +638,37 @@ def test_the_command_rejects_bad_ranges(args, message):
         call_command("export_orders", *args, stdout=io.StringIO())
 
     assert OrderExport.objects.count() == 0
+
+
+# --- Retention ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exports_past_retention_are_deleted_with_their_files(
+    settings, staff, media_root
+):
+    # given a built export from 40 days ago and one from today
+    settings.ORDER_EXPORT_KEEP_DAYS = 30
+    old, new = (
+        order_export_request(
+            user=staff,
+            date_from=date(2026, 11, 1),
+            date_to=date(2026, 11, 2),
+            force=True,
+        )
+        for _ in range(2)
+    )
+    old, new = run_export(old), run_export(new)
+    OrderExport.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=40)
+    )
+
+    # when the purge runs (as the command)
+    out = io.StringIO()
+    call_command("purge_exports", stdout=out)
+
+    # then only the old export and its file are gone
+    assert out.getvalue().strip() == "deleted 1 export(s)"
+    assert list(OrderExport.objects.values_list("pk", flat=True)) == [new.pk]
+    assert not (media_root / old.path).exists()
+    assert (media_root / new.path).exists()
