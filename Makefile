@@ -45,3 +45,4 @@ bench: $(VENV)/.installed services
 	$(PY) bench/jobs.py --write
 	$(PY) bench/auth.py --write
 	$(PY) bench/catalog.py --write
+	$(PY) bench/orders.py --write
