@@ -9,6 +9,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -169,11 +170,11 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
     for field, value in data.items():
         setattr(product, field, value)
     fields = [*data, "updated_at"]
-    if "stock" in data and _low_stock_track(
-        product_id=product.pk, before=old_stock, after=product.stock
-    ):
-        product.low_stock_alerted_at = None
-        fields.append("low_stock_alerted_at")
+    if "stock" in data:
+        _low_stock_queue(product_id=product.pk, before=old_stock, after=product.stock)
+        if old_stock < settings.LOW_STOCK_THRESHOLD <= product.stock:
+            product.low_stock_alerted_at = None  # back up: the next fall alerts
+            fields.append("low_stock_alerted_at")
     _save_with_slug(
         product,
         explicit=True,
@@ -417,49 +418,66 @@ def _stock_crossed_zero(rows: list[tuple[int, int, int, str]]) -> None:
         )
 
 
-def _low_stock_track(*, product_id: int, before: int, after: int) -> bool:
+def _low_stock_queue(*, product_id: int, before: int, after: int) -> None:
     """Queue the seller's alert, in the caller's transaction, when stock falls
-    below LOW_STOCK_THRESHOLD; True when it climbs back to it, so the caller
-    clears the product's alert flag and the next fall alerts again.
+    below LOW_STOCK_THRESHOLD. (Climbing back to it clears the product's alert
+    flag in the stock UPDATE itself, so the next fall alerts again.)
 
     The dedupe key folds a burst of falls into the one live job; the job
     itself decides under the row lock whether an alert is still due.
     """
-    threshold = settings.LOW_STOCK_THRESHOLD
-    if before >= threshold > after:
+    if before >= settings.LOW_STOCK_THRESHOLD > after:
         jobs.enqueue(
             LOW_STOCK_JOB,
             {"product_id": product_id, "stock": after},
             dedupe_key=f"low_stock:{product_id}",
         )
-    return before < threshold <= after
+
+
+_STOCK_UPDATE = """
+    UPDATE catalog_product
+       SET stock = stock + %(delta)s,
+           low_stock_alerted_at = CASE
+               WHEN stock < %(threshold)s AND stock + %(delta)s >= %(threshold)s
+               THEN NULL ELSE low_stock_alerted_at END
+     WHERE id = %(id)s AND stock + %(delta)s >= 0 {active}
+ RETURNING stock - %(delta)s, stock, slug
+"""
 
 
 def _stock_apply(quantities: dict[int, int], sign: int) -> dict[int, int]:
+    """One conditional UPDATE per product, in id order (two orders over the
+    same products never deadlock): the row lock, the check and the write in
+    a single statement. Several products share a savepoint, so a shortage on
+    the last undoes the first; one product needs none."""
     ids = sorted(quantities)
-    with transaction.atomic():
-        # Lock in id order: two orders over the same products never deadlock.
-        locked = {
-            pk: (stock, slug, active)
-            for pk, stock, slug, active in Product.objects.select_for_update()
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", "stock", "slug", "is_active")
-        }
-        rows = []
+    sql = _STOCK_UPDATE.format(active="AND is_active" if sign < 0 else "")
+    rows = []
+    savepoint = transaction.atomic() if len(ids) > 1 else nullcontext()
+    with savepoint, connection.cursor() as cursor:
         for pk in ids:
-            if pk not in locked or (sign < 0 and not locked[pk][2]):
-                raise InsufficientStock(product_id=pk)
-            before, slug, _ = locked[pk]
-            after = before + sign * quantities[pk]
-            if after < 0:
-                raise InsufficientStock(product_id=pk, available=before)
+            delta = sign * quantities[pk]
+            cursor.execute(
+                sql,
+                {
+                    "delta": delta,
+                    "id": pk,
+                    "threshold": settings.LOW_STOCK_THRESHOLD,
+                },
+            )
+            row = cursor.fetchone()
+            if row is None:  # short, inactive or gone: say which
+                available = (
+                    Product.objects.filter(pk=pk, is_active=True)
+                    .values_list("stock", flat=True)
+                    .first()
+                )
+                if available is None:
+                    raise InsufficientStock(product_id=pk)
+                raise InsufficientStock(product_id=pk, available=available)
+            before, after, slug = row
             rows.append((pk, before, after, slug))
-        for pk, before, after, _ in rows:
-            changes: dict[str, Any] = {"stock": after}
-            if _low_stock_track(product_id=pk, before=before, after=after):
-                changes["low_stock_alerted_at"] = None
-            Product.objects.filter(pk=pk).update(**changes)
+            _low_stock_queue(product_id=pk, before=before, after=after)
     _stock_crossed_zero(rows)
     return {pk: after for pk, _, after, _ in rows}
 

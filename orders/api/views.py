@@ -55,9 +55,9 @@ class SellerLinePagination(CursorPagination):
 
 
 def render_order(order: Order) -> dict[str, Any]:
-    """The 201 body, as plain JSON (it is stored for replays)."""
-    fresh = selectors.order_get_for_user(order_id=order.pk, user=order.user)
-    return dict(s.OrderOutput(fresh).data)
+    """The 201 body, as plain JSON (it is stored for replays), from the order
+    as placement left it (its lines attached), without reading it back."""
+    return dict(s.OrderOutput(order).data)
 
 
 def _idempotency_key(request: Request) -> str:

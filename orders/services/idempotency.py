@@ -2,13 +2,13 @@
 
 A key's life (one row per user and key):
 
-1. **claim** — its own, immediately committed transaction inserts the row
-   ``in_progress`` with a fresh ``claim`` token. A concurrent duplicate finds
+1. **claim** — one autocommitted ``INSERT ... ON CONFLICT DO NOTHING`` adds
+   the row ``in_progress`` with a fresh ``claim`` token. A concurrent duplicate finds
    the row and answers 409 ``idempotency_request_in_progress``; another body
    under the same key answers 422 ``idempotency_key_reused``.
-2. **answer** — the order's transaction locks the row *by its claim token*,
-   does the work and stores the answer (201 or a domain 4xx) with the order,
-   ``completed``. Both commit together, or neither does.
+2. **answer** — the order's transaction does the work and stores the answer
+   (201 or a domain 4xx) with the order, ``completed``, by an UPDATE that
+   matches only *its claim token*. Both commit together, or neither does.
 3. **replay** — a completed key returns the stored status and body verbatim.
 
 An unexpected error (a 500) deletes the claim at once, so the client may
@@ -28,7 +28,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -76,27 +76,50 @@ def _answer_of(record: IdempotencyKey, *, request_hash: str) -> Answer:
     raise IdempotencyRequestInProgress
 
 
+def _insert_claim(
+    *, user: User, key: str, request_hash: str, now: datetime
+) -> IdempotencyKey | None:
+    """Insert the key ``in_progress`` in one autocommitted statement, or None
+    when it already exists (ON CONFLICT: no exception, no savepoint)."""
+    claim = uuid.uuid4()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO orders_idempotencykey
+                   (user_id, key, request_hash, state, claim, claimed_at, created_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (user_id, key) DO NOTHING
+            RETURNING id
+            """,
+            [user.pk, key, request_hash, IdempotencyState.IN_PROGRESS, claim, now, now],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return IdempotencyKey(
+        pk=row[0],
+        user=user,
+        key=key,
+        request_hash=request_hash,
+        state=IdempotencyState.IN_PROGRESS,
+        claim=claim,
+        claimed_at=now,
+        created_at=now,
+    )
+
+
 def _claim(
     *, user: User, key: str, request_hash: str, now: datetime
 ) -> IdempotencyKey | Answer:
     """Own the key (a committed ``in_progress`` row), or the answer to give."""
     stale_before = now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
     for _ in range(3):
+        record = _insert_claim(user=user, key=key, request_hash=request_hash, now=now)
+        if record is not None:
+            return record
         record = IdempotencyKey.objects.filter(user=user, key=key).first()
         if record is None:
-            record = IdempotencyKey(
-                user=user,
-                key=key,
-                request_hash=request_hash,
-                claimed_at=now,
-                created_at=now,
-            )
-            try:
-                with transaction.atomic():
-                    record.save(force_insert=True)
-            except IntegrityError:
-                continue  # a concurrent twin inserted it first: read theirs
-            return record
+            continue  # purged between the two statements: insert again
         if (
             record.request_hash == request_hash
             and record.state == IdempotencyState.IN_PROGRESS
@@ -146,35 +169,32 @@ def order_place(
     record = claimed
     try:
         with transaction.atomic():
-            locked = (
-                IdempotencyKey.objects.select_for_update()
-                .filter(
-                    pk=record.pk,
-                    claim=record.claim,
-                    state=IdempotencyState.IN_PROGRESS,
-                )
-                .first()
-            )
-            if locked is None:
-                raise _ClaimLost
             order: Order | None = None
             try:
-                with transaction.atomic():
-                    order = order_create(
-                        user=user, lines=lines, shipping_address=shipping_address
-                    )
-                    answer = Answer(201, render(order))
+                # Its own savepoint: a refusal undoes the order, not the key.
+                order = order_create(
+                    user=user, lines=lines, shipping_address=shipping_address
+                )
             except DomainError as exc:
                 if exc.status_code >= 500:
                     raise
-                order, answer = None, Answer(exc.status_code, _error_body(exc))
-            locked.state = IdempotencyState.COMPLETED
-            locked.response_status = answer.status
-            locked.response_body = answer.body
-            locked.order = order
-            locked.save(
-                update_fields=["state", "response_status", "response_body", "order"]
+                answer = Answer(exc.status_code, _error_body(exc))
+            else:
+                answer = Answer(201, render(order))
+            # Complete the key only while we still hold the claim: the UPDATE
+            # takes the row lock, so a takeover either ran before (no row
+            # matches, the order rolls back) or waits and then finds the key
+            # completed.
+            completed = IdempotencyKey.objects.filter(
+                pk=record.pk, claim=record.claim, state=IdempotencyState.IN_PROGRESS
+            ).update(
+                state=IdempotencyState.COMPLETED,
+                response_status=answer.status,
+                response_body=answer.body,
+                order=order,
             )
+            if not completed:
+                raise _ClaimLost
             return answer
     except _ClaimLost:
         current = IdempotencyKey.objects.filter(user=user, key=key).first()

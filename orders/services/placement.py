@@ -13,6 +13,7 @@ from accounts.activity import Activity, activity_record
 from accounts.enums import ActivityKind
 from accounts.models import User
 from accounts.services import notify
+from catalog.exceptions import InsufficientStock
 from catalog.models import Product
 from catalog.services import stock_take
 from jobs.enums import Priority
@@ -55,16 +56,24 @@ def order_number_next(*, year: int) -> str:
     return f"BZ-{year}-{value:06d}"
 
 
-def _products_locked(ids: list[int]) -> dict[int, Product]:
-    # The same id order as stock_take, which locks these rows again (a no-op
-    # in this transaction): the prices charged are those at the stock take.
-    rows = (
-        Product.objects.select_for_update()
-        .filter(pk__in=ids)
-        .order_by("pk")
-        .only("id", "name", "price", "currency", "is_active")
-    )
-    return {product.pk: product for product in rows}
+def _products(quantities: dict[int, int]) -> dict[int, Product]:
+    return {
+        product.pk: product
+        for product in Product.objects.filter(pk__in=quantities).only(
+            "id", "name", "price", "currency", "is_active"
+        )
+    }
+
+
+def _products_check(quantities: dict[int, int], products: dict[int, Product]) -> None:
+    """ProductUnavailable (missing or inactive), then MixedCurrency."""
+    for product_id in sorted(quantities):
+        product = products.get(product_id)
+        if product is None or not product.is_active:
+            raise ProductUnavailable(product_id=product_id)
+    currencies = {products[pk].currency for pk in quantities}
+    if len(currencies) > 1:
+        raise MixedCurrency(currencies=sorted(currencies))
 
 
 @transaction.atomic
@@ -79,15 +88,18 @@ def order_create(
     are queued in the same transaction; the activity events after it commits.
     """
     quantities = lines_merge(lines)
-    products = _products_locked(sorted(quantities))
-    for product_id in quantities:
-        product = products.get(product_id)
-        if product is None or not product.is_active:
-            raise ProductUnavailable(product_id=product_id)
+    try:
+        stock_take(quantities=quantities)
+    except InsufficientStock:
+        # A missing or inactive product, or mixed currencies, answer first.
+        _products_check(quantities, _products(quantities))
+        raise
+    # The stock take holds these rows' locks until commit: the prices and
+    # names read now are those at the take. A check failing here rolls the
+    # take back with the rest.
+    products = _products(quantities)
+    _products_check(quantities, products)
     currencies = {products[pk].currency for pk in quantities}
-    if len(currencies) > 1:
-        raise MixedCurrency(currencies=sorted(currencies))
-    stock_take(quantities=quantities)
 
     subtotal = sum(
         (products[pk].price * quantity for pk, quantity in quantities.items()),
@@ -114,6 +126,11 @@ def order_create(
         )
         for pk, quantity in quantities.items()
     )
+    # The lines as a prefetch would leave them (as Django's own
+    # prefetch_related does), so rendering the order reads nothing back.
+    attached = order.items.all()
+    attached._result_cache, attached._prefetch_done = items, True
+    order._prefetched_objects_cache = {"items": attached}
     _confirmation_queue(order=order, items=items)
     notify(
         user=user,
