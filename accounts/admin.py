@@ -48,6 +48,17 @@ _SESSION_FIELDS = (
 )
 
 
+class _ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the system (logs, users' own choices): staff look,
+    never add or edit."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class _LowerCaseEmailMixin:
     # The accounts_user_email_lowercase constraint requires it, and login looks
     # emails up lower-cased.
@@ -210,7 +221,7 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ActivityEvent)
-class ActivityEventAdmin(admin.ModelAdmin):
+class ActivityEventAdmin(_ViewOnlyAdmin):
     """User-activity events as the flush job wrote them: read-only."""
 
     list_display = ("occurred_at", "kind", "user", "product_id", "data")
@@ -222,15 +233,9 @@ class ActivityEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     raw_id_fields = ("user",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(_ViewOnlyAdmin):
     """The audit log: read-only."""
 
     list_display = ("created_at", "kind", "user", "ip", "user_agent", "session")
@@ -242,18 +247,12 @@ class SecurityEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     raw_id_fields = ("user", "session")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(NotificationPreferences)
-class NotificationPreferencesAdmin(admin.ModelAdmin):
+class NotificationPreferencesAdmin(_ViewOnlyAdmin):
     """Users' switches (a user without a row has the defaults); read-only, since
     consent to marketing is the user's to give."""
 
@@ -267,15 +266,9 @@ class NotificationPreferencesAdmin(admin.ModelAdmin):
     search_fields = ("user__email",)
     show_full_result_count = False
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(_ViewOnlyAdmin):
     """In-app notifications: read-only."""
 
     list_display = ("created_at", "user", "kind", "title", "read_at")
@@ -286,12 +279,6 @@ class NotificationAdmin(admin.ModelAdmin):
     ordering = ("-created_at",)
     show_full_result_count = False
     raw_id_fields = ("user",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class CampaignForm(forms.ModelForm):

@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -107,6 +107,27 @@ def email_log_create(job: JobRecord) -> None:
     )
 
 
+def email_log_send(log: EmailLog, message: EmailMessage) -> None:
+    """Send ``message`` as ``log``'s attempt: the attempt is recorded before
+    the SMTP conversation and its outcome after; a failure is recorded and
+    re-raised, so the job retries."""
+    log.status = EmailStatus.SENDING
+    log.subject = str(message.subject)[:300]
+    log.attempts += 1
+    log.save(update_fields=["status", "subject", "attempts"])
+    try:
+        message.send()
+    except Exception as exc:
+        log.status = EmailStatus.FAILED
+        log.error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.save(update_fields=["status", "error"])
+        raise
+    log.status = EmailStatus.SENT
+    log.sent_at = timezone.now()
+    log.error = ""
+    log.save(update_fields=["status", "sent_at", "error"])
+
+
 def email_deliver(*, job: JobRecord) -> dict[str, Any]:
     """Send the email of ``job``; idempotent once it has been sent."""
     log, _ = EmailLog.objects.get_or_create(
@@ -123,10 +144,6 @@ def email_deliver(*, job: JobRecord) -> dict[str, Any]:
     subject, text, html = email_render(
         template=log.template, context=email_context(job.payload)
     )
-    log.status = EmailStatus.SENDING
-    log.subject = subject[:300]
-    log.attempts += 1
-    log.save(update_fields=["status", "subject", "attempts"])
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -136,16 +153,6 @@ def email_deliver(*, job: JobRecord) -> dict[str, Any]:
         connection=get_connection(timeout=settings.EMAIL_TIMEOUT),
     )
     message.attach_alternative(html, "text/html")
-    try:
-        message.send()
-    except Exception as exc:
-        log.status = EmailStatus.FAILED
-        log.error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.save(update_fields=["status", "error"])
-        raise
-    log.status = EmailStatus.SENT
-    log.sent_at = timezone.now()
-    log.error = ""
-    log.save(update_fields=["status", "sent_at", "error"])
+    email_log_send(log, message)
     logger.info("email_sent", template=log.template, email_log_id=log.pk)
     return {"email_log_id": log.pk, "message_id": log.message_id}

@@ -14,11 +14,10 @@ import structlog
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import SafeMIMEMultipart
-from django.utils import timezone
 
 from jobs.enums import EmailStatus
 from jobs.exceptions import PermanentJobError
-from jobs.mail import email_render, message_id_for
+from jobs.mail import email_log_send, email_render, message_id_for
 from jobs.models import EmailLog, JobRecord
 from monitoring.models import Report
 from monitoring.reports.charts import report_charts
@@ -77,10 +76,6 @@ def report_email_deliver(*, job: JobRecord) -> dict[str, Any]:
         report, charts=charts, chart_src=lambda chart: f"cid:{cids[chart.name]}"
     )
     subject, text, html = email_render(template=log.template, context=context)
-    log.status = EmailStatus.SENDING
-    log.subject = subject[:300]
-    log.attempts += 1
-    log.save(update_fields=["status", "subject", "attempts"])
     message = RelatedEmail(
         subject=subject,
         body=text,
@@ -92,18 +87,7 @@ def report_email_deliver(*, job: JobRecord) -> dict[str, Any]:
     )
     message.attach_alternative(html, "text/html")
     message.attach(report_csv_name(report), report_csv(report), "text/csv")
-    try:
-        message.send()
-    except Exception as exc:
-        log.status = EmailStatus.FAILED
-        log.error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.save(update_fields=["status", "error"])
-        raise
-    now = timezone.now()
-    log.status = EmailStatus.SENT
-    log.sent_at = now
-    log.error = ""
-    log.save(update_fields=["status", "sent_at", "error"])
-    Report.objects.filter(pk=report.pk).update(emailed_at=now)
+    email_log_send(log, message)
+    Report.objects.filter(pk=report.pk).update(emailed_at=log.sent_at)
     logger.info("report_emailed", report_id=report.pk, email_log_id=log.pk)
     return {"email_log_id": log.pk, "message_id": log.message_id}
