@@ -4,16 +4,22 @@ Anything slow runs as a job (the request answers 202 with its id), so an
 operator's click never holds a web worker.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
 
 import jobs
 from catalog.cache import NAMESPACES, catalog_invalidate
+from config.api.errors import DomainError
+from jobs.enums import JobStatus
 from jobs.models import JobRecord
+from jobs.services import jobs_retry
+from monitoring import stats
 from monitoring.selectors import (
     database_scan_heavy_tables,
     database_tables,
@@ -112,3 +118,76 @@ def performance_snapshot_log(
         minutes=minutes,
     )
     return snapshot
+
+
+class JobNotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+    default_detail = "No such job."
+
+
+class JobNotFailed(DomainError):
+    status_code = 409
+    code = "job_not_failed"
+    default_detail = "Only a failed job can be retried."
+
+
+class StatsUnavailable(DomainError):
+    status_code = 503
+    code = "stats_unavailable"
+    default_detail = "The statistics store (Redis) is unavailable."
+
+
+def failed_jobs_retry(*, job_id: Any = None, job_type: str | None = None) -> int:
+    """Queue failed jobs again with fresh attempts, one by id or every one of
+    a type, through ``jobs_retry`` (as the admin and ``retry_failed_jobs``)."""
+    with transaction.atomic():
+        if job_id is not None:
+            # Locked, so the status checked is the status retried.
+            job = JobRecord.objects.select_for_update().filter(pk=job_id).first()
+            if job is None:
+                raise JobNotFound
+            if job.status != JobStatus.FAILED:
+                raise JobNotFailed(status=job.status)
+            ids = [job.pk]
+        else:
+            ids = list(
+                JobRecord.objects.filter(
+                    status=JobStatus.FAILED, type=job_type
+                ).values_list("pk", flat=True)
+            )
+        retried = jobs_retry(job_ids=ids)
+    logger.info(
+        "failed_jobs_retried",
+        job_id=job_id and str(job_id),
+        job_type=job_type,
+        retried=retried,
+    )
+    return retried
+
+
+def jobs_clear(*, older_than_days: int) -> int:
+    """Delete finished jobs (succeeded, failed, cancelled) that finished more
+    than ``older_than_days`` ago; queued and running ones are never touched.
+
+    ``jobs_purge`` applies the configured retention; this is the operator's
+    one-off with their own horizon.
+    """
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    _, per_model = JobRecord.objects.filter(
+        status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED],
+        finished_at__lt=cutoff,
+    ).delete()
+    deleted = per_model.get(JobRecord._meta.label, 0)
+    logger.info("jobs_cleared", older_than_days=older_than_days, deleted=deleted)
+    return deleted
+
+
+def metrics_reset() -> int:
+    """Forget every request, cache and slow-query figure; the keys deleted."""
+    try:
+        deleted = stats.stats_reset()
+    except RedisError as exc:
+        raise StatsUnavailable from exc
+    logger.info("metrics_reset", deleted_keys=deleted)
+    return deleted

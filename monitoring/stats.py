@@ -15,6 +15,7 @@ conf. Redis trouble goes through the shared breaker: writers drop the figures,
 readers answer empty, and nothing raises into a request.
 """
 
+import dataclasses
 import hashlib
 import math
 import re
@@ -220,7 +221,7 @@ def _minute_fields(start: datetime, end: datetime) -> Counter[str]:
     return merged
 
 
-def _percentile(histogram: list[int], q: float) -> float:
+def percentile(histogram: list[int], q: float) -> float:
     """Linear interpolation inside the bucket holding the q-th request.
 
     The open-ended top bucket reports its lower bound (the largest bound).
@@ -237,7 +238,7 @@ def _percentile(histogram: list[int], q: float) -> float:
     return 0.0
 
 
-def _rate(part: int, whole: int) -> float:
+def rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
@@ -265,10 +266,10 @@ def route_figures(*, start: datetime, end: datetime) -> list[dict[str, Any]]:
                 "count": count,
                 "errors": errors[f"e5|{name}"],
                 "client_errors": errors[f"e4|{name}"],
-                "error_rate": _rate(errors[f"e5|{name}"], count),
-                "p50_ms": _percentile(histogram, 0.50),
-                "p95_ms": _percentile(histogram, 0.95),
-                "p99_ms": _percentile(histogram, 0.99),
+                "error_rate": rate(errors[f"e5|{name}"], count),
+                "p50_ms": percentile(histogram, 0.50),
+                "p95_ms": percentile(histogram, 0.95),
+                "p99_ms": percentile(histogram, 0.99),
             }
         )
     return sorted(figures, key=lambda row: (-row["count"], row["route"]))
@@ -288,7 +289,7 @@ def cache_figures(*, start: datetime, end: datetime) -> list[dict[str, Any]]:
         row[RESULTS[result]] += value
     for row in rows.values():
         lookups = sum(row[name] for name in RESULTS.values())
-        row["hit_rate"] = _rate(row["hits"] + row["stale"], lookups)
+        row["hit_rate"] = rate(row["hits"] + row["stale"], lookups)
     return sorted(rows.values(), key=lambda row: row["namespace"])
 
 
@@ -303,7 +304,7 @@ def totals(*, start: datetime, end: datetime) -> dict[str, Any]:
     return {
         "requests": requests,
         "errors": errors,
-        "error_rate": _rate(errors, requests),
+        "error_rate": rate(errors, requests),
     }
 
 
@@ -374,3 +375,72 @@ def stats_reset() -> int:
         breaker.trip(exc)
         raise
     return deleted
+
+
+@dataclasses.dataclass
+class MinuteFigures:
+    """Requests, 5xx answers, the all-routes latency histogram and cache
+    lookups of one or more minute buckets."""
+
+    requests: int = 0
+    errors: int = 0
+    histogram: list[int] = dataclasses.field(
+        default_factory=lambda: [0] * (len(BOUNDS) + 1)
+    )
+    cache_hits: int = 0
+    cache_lookups: int = 0
+
+    def add(self, other: "MinuteFigures") -> None:
+        self.requests += other.requests
+        self.errors += other.errors
+        self.cache_hits += other.cache_hits
+        self.cache_lookups += other.cache_lookups
+        for index, count in enumerate(other.histogram):
+            self.histogram[index] += count
+
+    def percentile(self, q: float) -> float:
+        return percentile(self.histogram, q)
+
+
+def _parse_minute(reply: dict[bytes, bytes]) -> MinuteFigures:
+    """One minute hash (``stats.request_record``'s fields) summed over routes."""
+    figures = MinuteFigures()
+    for raw, value in reply.items():
+        kind, _, rest = raw.decode().partition("|")
+        count = int(value)
+        if kind == "h":
+            figures.histogram[int(rest.partition("|")[0])] += count
+            figures.requests += count
+        elif kind == "e5":
+            figures.errors += count
+        elif kind == "c":
+            result = rest.partition("|")[0]
+            if result in RESULTS:
+                figures.cache_lookups += count
+                if result in ("HIT", "STALE"):  # as stats.cache_figures counts
+                    figures.cache_hits += count
+    return figures
+
+
+def current_minute(now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // 60)
+
+
+def minute_figures(
+    *, minutes: int, now: float | None = None
+) -> list[tuple[int, MinuteFigures]]:
+    """The last ``minutes`` minute buckets (the current one last), read in one
+    pipelined pass (in chunks); empty figures if Redis fails.
+
+    Histograms are merged across routes: the overall p95 is not the routes'
+    maximum. For the performance API's windows and per-minute series.
+    """
+    current = current_minute(now)
+    buckets = range(current - minutes + 1, current + 1)
+    replies = _read(("hgetall", _minute_key(minute)) for minute in buckets)
+    if replies is None:
+        replies = [{}] * len(buckets)
+    return [
+        (minute, _parse_minute(reply))
+        for minute, reply in zip(buckets, replies, strict=True)
+    ]
