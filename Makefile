@@ -34,6 +34,7 @@ run: $(VENV)/.installed services .env
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
 
 test: $(VENV)/.installed services
+	command -v promtool >/dev/null || (apt-get install -y -q prometheus || (apt-get update -q && apt-get install -y -q prometheus))
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed

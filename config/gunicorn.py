@@ -2,11 +2,22 @@
 
 import multiprocessing
 import os
+import shutil
+from pathlib import Path
+from typing import Any
 
 
 def _env(name: str, default: str) -> str:
     # An empty variable (as .env.example leaves some) means "use the default".
     return os.environ.get(name) or default
+
+
+# Every worker writes its metrics to files here and /metrics adds them up.
+# Set before any worker imports prometheus_client (it reads it at import).
+BASE_DIR = Path(__file__).resolve().parent.parent
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _env(
+    "PROMETHEUS_MULTIPROC_DIR", str(BASE_DIR / "var" / "prometheus" / "web")
+)
 
 
 # WEB_PORT, not PORT: honcho hands every process its own PORT.
@@ -23,3 +34,26 @@ max_requests_jitter = int(_env("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 # Our RequestLogMiddleware writes one structured line per request.
 accesslog = None
 errorlog = "-"
+
+
+def on_starting(server: Any) -> None:
+    """Start from an empty metrics directory: files of an earlier run's
+    workers would otherwise add up with this run's (counters never reset)."""
+    path = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Each worker samples its own RSS once its app (and Django) is loaded;
+    a thread of its own, as threads do not survive the fork."""
+    from monitoring.memory import memory_sampler_start
+
+    memory_sampler_start(role="web")
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges; its counters stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -29,6 +29,7 @@ api_patterns = [
 urlpatterns = [
     path("health", monitoring_views.health, name="health"),
     path("ready", monitoring_views.ready, name="ready"),
+    path("metrics", monitoring_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("unlock", unlock_page, name="account-unlock"),
     path("api/", include(api_patterns)),

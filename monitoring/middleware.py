@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
-from monitoring import stats
+from monitoring import metrics, stats
 from monitoring.request_id import (
     request_id_from_header,
     reset_request_id,
@@ -70,6 +70,7 @@ class RequestLogMiddleware:
             "duration_ms": round(duration_ms, 2),
             "user_id": user.pk if user is not None and user.is_authenticated else None,
         }
+        metrics.request_observe(route, request.method, fields["status"], duration_ms)
         level = logging.WARNING if response.status_code >= 500 else logging.INFO
         logger.log(level, "request", **fields)
         if duration_ms >= settings.SLOW_REQUEST_MS:

@@ -1,10 +1,25 @@
-"""Liveness and readiness probes (API.md: no /api/ prefix, anyone may call)."""
+"""Liveness and readiness probes (API.md: no /api/ prefix, anyone may call),
+and the Prometheus exposition at /metrics."""
 
-from django.http import HttpRequest, JsonResponse
+import hmac
+import os
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
 
 from monitoring.health import OK, run_checks
+from monitoring.metrics import StateCollector
+
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 @never_cache
@@ -28,3 +43,46 @@ def ready(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "unavailable", "checks": checks}, status=503)
     overall = "ok" if all(state == OK for state in checks.values()) else "degraded"
     return JsonResponse({"status": overall, "checks": checks})
+
+
+def _metrics_denied(request: HttpRequest) -> HttpResponse | None:
+    """API.md: a bearer token when METRICS_TOKEN is set, else loopback only."""
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            value.strip().encode(), token.encode()
+        ):
+            return None
+        response = HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    if request.META.get("REMOTE_ADDR") in LOOPBACK:
+        return None
+    return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text exposition of every process of this deployment.
+
+    With PROMETHEUS_MULTIPROC_DIR set (gunicorn sets it), the figures of all
+    workers are read from their files; otherwise this process's registry.
+    The database gauges are collected here only, once per scrape.
+    """
+    denied = _metrics_denied(request)
+    if denied is not None:
+        return denied
+    # prometheus_client decided at import from the environment, not settings.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(StateCollector())
+        body = generate_latest(registry)
+    else:
+        state = CollectorRegistry()
+        state.register(StateCollector())
+        body = generate_latest(REGISTRY) + generate_latest(state)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -33,11 +33,13 @@ from accounts.services.audit import (
 )
 from accounts.services.codes import link_consume, link_issue
 from accounts.services.sessions import session_create
+from monitoring import metrics
 
 
 def _login_failed(
     *, email: str, user: User | None, reason: str, client: Client, now: datetime
 ) -> None:
+    metrics.LOGIN_FAILURES.labels(reason).inc()
     with transaction.atomic():
         if user is not None:
             security_event_record(

@@ -15,6 +15,7 @@ from accounts.selectors import user_get_by_email
 from accounts.services.audit import email_queue, security_event_record
 from accounts.services.codes import code_consume, code_issue
 from jobs.enums import Priority
+from monitoring import metrics
 
 
 def otp_send(*, user: User, now: datetime) -> None:
@@ -81,6 +82,7 @@ def user_register(
             context={"user_name": user.display_name},
             priority=Priority.HIGH,
         )
+    transaction.on_commit(metrics.REGISTRATIONS.inc)
     return user
 
 

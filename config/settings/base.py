@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_celery_beat",
+    "django_prometheus",
     "accounts",
     "catalog",
     "orders",
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # django-prometheus at both outer ends, so its latency covers every layer.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "monitoring.middleware.RequestIdMiddleware",
     "monitoring.middleware.RequestLogMiddleware",
     "config.api.middleware.BodySizeLimitMiddleware",
@@ -73,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,7 +139,13 @@ DATABASES = {
         "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/bazaar"
     )
 }
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+DATABASES["default"]["ENGINE"] = (
+    # django-prometheus's subclass of Django's backend (works with psycopg 3
+    # and its pool) counts connections, statements and their duration.
+    "django_prometheus.db.backends.postgresql"
+    if env.bool("DB_METRICS", default=False)
+    else "django.db.backends.postgresql"
+)
 DB_POOL_MIN = env.int("DB_POOL_MIN", default=2)
 DB_POOL_MAX = env.int("DB_POOL_MAX", default=20)
 DB_POOL = env.bool("DB_POOL", default=True)
@@ -175,7 +185,8 @@ _redis_options = {
 CACHES = {
     # Response and data caching: a dead Redis means a miss, never an error.
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        # django_redis's backend, counting gets, hits and misses for /metrics.
+        "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
         "LOCATION": CACHE_URL,
         "KEY_PREFIX": "bz",
         "TIMEOUT": CACHE_DEFAULT_TTL,
@@ -183,7 +194,7 @@ CACHES = {
     },
     # Sessions, lockouts, rate limits: errors propagate so callers fail closed.
     "security": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
         "LOCATION": SECURITY_CACHE_URL,
         "KEY_PREFIX": "bzsec",
         "TIMEOUT": 300,
@@ -432,6 +443,39 @@ REQUEST_STATS_ENABLED = env.bool("REQUEST_STATS_ENABLED", default=True)
 SLOW_QUERY_MS = env.float("SLOW_QUERY_MS", default=100.0)
 SLOW_REQUEST_MS = env.float("SLOW_REQUEST_MS", default=500.0)
 STATS_RETENTION_HOURS = env.int("STATS_RETENTION_HOURS", default=48)
+
+# --- Metrics, memory, errors (monitoring/) -----------------------------------
+# GET /metrics: with a token, `Authorization: Bearer <token>` is required;
+# without one only loopback clients are answered (API.md).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where every process of a multi-process server writes its prometheus_client
+# files; config/gunicorn.py defaults it to var/prometheus/web and empties it at
+# start. prometheus_client reads the environment variable itself, at import.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# Celery worker processes write to this directory; monitoring.exporter serves
+# it on CELERY_METRICS_PORT (Procfile ``metrics``).
+CELERY_PROMETHEUS_MULTIPROC_DIR = env.str(
+    "CELERY_PROMETHEUS_MULTIPROC_DIR",
+    default=str(BASE_DIR / "var" / "prometheus" / "celery"),
+)
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=9808)
+CELERY_METRICS_ADDRESS = env.str("CELERY_METRICS_ADDRESS", default="127.0.0.1")
+# Seconds between RSS samples of each web and worker process (0: off), and the
+# growth (MiB per hour, over at least 20 mostly rising samples) called a leak.
+MEMORY_SAMPLE_SECONDS = env.float("MEMORY_SAMPLE_SECONDS", default=30.0)
+MEMORY_LEAK_MB_PER_HOUR = env.float("MEMORY_LEAK_MB_PER_HOUR", default=50.0)
+# Errors to Sentry when set (Django and Celery; no personal data sent).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development")
+if SENTRY_DSN:
+    from monitoring.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+        environment=SENTRY_ENVIRONMENT,
+    )
 
 # structlog over the stdlib: Django, Celery and our own loggers share one
 # format (JSON in production, console in development) and the request id.

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import notify
 from catalog.services import stock_return
+from monitoring import metrics
 from orders.enums import OrderStatus
 from orders.exceptions import InvalidTransition
 from orders.models import Order
@@ -101,6 +102,7 @@ def order_pay(*, order_id: int, card_token: str) -> Order:
     order.payment_charge_id = charge_id
     _save(order, "paid_at", "payment_charge_id")
     sales_aggregation_request(order=order)
+    transaction.on_commit(lambda: metrics.revenue_add(order.currency, order.total))
     return order
 
 

@@ -18,6 +18,7 @@ from catalog.models import Product
 from catalog.services import stock_take
 from jobs.enums import Priority
 from jobs.mail import email_payload
+from monitoring import metrics
 from orders.exceptions import MixedCurrency, ProductUnavailable
 from orders.models import ORDER_NUMBER_SEQUENCE, Order, OrderItem
 
@@ -152,6 +153,7 @@ def order_create(
         ),
         now=now,
     )
+    transaction.on_commit(lambda: metrics.ORDERS_PLACED.labels(order.currency).inc())
     return order
 
 
