@@ -35,6 +35,7 @@ run: $(VENV)/.installed services .env
 
 test: $(VENV)/.installed services
 	command -v promtool >/dev/null || (apt-get install -y -q prometheus || (apt-get update -q && apt-get install -y -q prometheus))
+	command -v chromium >/dev/null || (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium))
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed

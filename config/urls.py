@@ -12,6 +12,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.views import unlock_page
 from config.api.exceptions import json_not_found
 from config.api.views import ApiRootApi
+from monitoring import dashboard as monitoring_dashboard
 from monitoring import views as monitoring_views
 
 api_patterns = [
@@ -30,6 +31,12 @@ urlpatterns = [
     path("health", monitoring_views.health, name="health"),
     path("ready", monitoring_views.ready, name="ready"),
     path("metrics", monitoring_views.metrics, name="metrics"),
+    # Before the admin's own URLs, which would otherwise claim the path.
+    path(
+        "admin/performance/",
+        monitoring_dashboard.dashboard_view,
+        name="admin-performance-dashboard",
+    ),
     path("admin/", admin.site.urls),
     path("unlock", unlock_page, name="account-unlock"),
     path("api/", include(api_patterns)),
