@@ -57,3 +57,11 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Write the worker's buffered request statistics before it goes (a
+    max_requests restart or a shutdown)."""
+    from monitoring.stats import stats_flush
+
+    stats_flush()

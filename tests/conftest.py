@@ -7,6 +7,8 @@ from django.core.cache import caches
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
+from monitoring import stats
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_pools_before_dropping_test_db(
@@ -25,7 +27,9 @@ def _close_pools_before_dropping_test_db(
 
 @pytest.fixture(autouse=True)
 def _clean_redis() -> Iterator[None]:
-    """Each test starts with empty cache databases (the test DBs, never dev's)."""
+    """Each test starts with empty cache databases (the test DBs, never dev's),
+    request statistics a previous test buffered in this process included."""
+    stats.stats_flush()
     for alias in ("default", "security"):
         get_redis_connection(alias).flushdb()
     yield

@@ -59,8 +59,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # django-prometheus at both outer ends, so its latency covers every layer.
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "monitoring.middleware.RequestIdMiddleware",
     "monitoring.middleware.RequestLogMiddleware",
     "config.api.middleware.BodySizeLimitMiddleware",
@@ -76,7 +74,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -438,11 +435,14 @@ FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555/")
 HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=1.0)
 LOG_FORMAT = env.str("LOG_FORMAT", default="console")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-# Request statistics in Redis (monitoring/stats.py): one pipeline per request.
+# Request statistics in Redis (monitoring/stats.py), buffered per process.
 REQUEST_STATS_ENABLED = env.bool("REQUEST_STATS_ENABLED", default=True)
 SLOW_QUERY_MS = env.float("SLOW_QUERY_MS", default=100.0)
 SLOW_REQUEST_MS = env.float("SLOW_REQUEST_MS", default=500.0)
 STATS_RETENTION_HOURS = env.int("STATS_RETENTION_HOURS", default=48)
+# Seconds a process keeps request counts before writing them to Redis (one
+# pipeline for all of them); a crash loses at most this much.
+STATS_FLUSH_SECONDS = env.float("STATS_FLUSH_SECONDS", default=1.0)
 
 # --- Metrics, memory, errors (monitoring/) -----------------------------------
 # GET /metrics: with a token, `Authorization: Bearer <token>` is required;
