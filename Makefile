@@ -48,3 +48,4 @@ bench: $(VENV)/.installed services
 	$(PY) bench/auth.py --write
 	$(PY) bench/catalog.py --write
 	$(PY) bench/orders.py --write
+	$(PY) bench/monitoring.py --write

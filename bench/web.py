@@ -31,8 +31,15 @@ def require_wrk() -> str:
 
 
 @contextmanager
-def gunicorn(workers: int = 2, **env: str) -> Iterator[str]:
-    """Serve the project (bench.settings) with gunicorn on CPU 0."""
+def gunicorn(
+    workers: int = 2,
+    *,
+    port: int = PORT,
+    settings: str = "bench.settings",
+    **env: str,
+) -> Iterator[str]:
+    """Serve the project (``settings``) with gunicorn on CPU 0."""
+    base = f"http://127.0.0.1:{port}"
     proc = start(
         [
             sys.executable,
@@ -45,8 +52,8 @@ def gunicorn(workers: int = 2, **env: str) -> Iterator[str]:
             str(workers),
         ],
         cpus="0",
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        WEB_PORT=str(PORT),
+        DJANGO_SETTINGS_MODULE=settings,
+        WEB_PORT=str(port),
         GUNICORN_MAX_REQUESTS="0",
         LOG_LEVEL="WARNING",
         **env,
@@ -55,13 +62,13 @@ def gunicorn(workers: int = 2, **env: str) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(f"{BASE}/health", timeout=1).read()  # noqa: S310
+                urllib.request.urlopen(f"{base}/health", timeout=1).read()  # noqa: S310
                 break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("gunicorn did not come up") from None
                 time.sleep(0.2)
-        yield BASE
+        yield base
     finally:
         stop(proc)
 
