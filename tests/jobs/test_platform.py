@@ -1,6 +1,7 @@
 """The job platform against real PostgreSQL, Redis and Celery workers."""
 
 import itertools
+import logging
 import time
 from datetime import timedelta
 
@@ -247,6 +248,28 @@ def test_request_id_travels_with_the_job():
     finally:
         reset_request_id(token)
     assert JobRecord.objects.get(pk=job.pk).request_id == "req-travels-42"
+
+
+def test_the_job_s_log_lines_carry_the_request_id(caplog):
+    from jobs.runner import run_job_inline
+    from monitoring.request_id import reset_request_id, set_request_id
+
+    # given a job queued by a request
+    token = set_request_id("req-in-logs-7")
+    try:
+        with transaction.atomic():
+            job = jobs.enqueue("testing.count", {})
+    finally:
+        reset_request_id(token)
+    caplog.set_level(logging.INFO, logger="bazaar.jobs.runner")
+
+    # when a worker runs it
+    assert run_job_inline(str(job.pk)) == JobStatus.SUCCEEDED
+
+    # then every line the runner logged about it names that request
+    lines = [r.msg for r in caplog.records if isinstance(r.msg, dict)]
+    assert lines
+    assert {line.get("request_id") for line in lines} == {"req-in-logs-7"}
 
 
 @pytest.mark.slow
