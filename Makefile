@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 DEMO_SIZE ?= --products 2000 --users 50 --orders 300
 
-.PHONY: run test lint services bench
+.PHONY: run test lint services bench loadtest
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,3 +49,8 @@ bench: $(VENV)/.installed services
 	$(PY) bench/catalog.py --write
 	$(PY) bench/orders.py --write
 	$(PY) bench/monitoring.py --write
+
+# Load test (locust) against its own database bazaar_loadtest: PROFILE=basic|spike|stress|endurance.
+PROFILE ?= basic
+loadtest: $(VENV)/.installed services
+	PROFILE=$(PROFILE) $(PY) loadtests/run.py

@@ -1,0 +1,1 @@
+"""Locust load tests for the Bazaar API (``make loadtest``); see locustfile.py."""
