@@ -49,6 +49,7 @@ bench: $(VENV)/.installed services
 	$(PY) bench/catalog.py --write
 	$(PY) bench/orders.py --write
 	$(PY) bench/monitoring.py --write
+	$(PY) bench/servers.py --write
 
 # Load test (locust) against its own database bazaar_loadtest: PROFILE=basic|spike|stress|endurance.
 PROFILE ?= basic

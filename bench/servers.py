@@ -1,0 +1,310 @@
+"""Server tuning (issue: server tuning): gunicorn sync (the Procfile's web
+process) against gunicorn gthread and an ASGI server, on this workload.
+
+    .venv/bin/python bench/servers.py [--write] [--products 10000]
+        [--rounds 5] [--seconds 10] [--connections 16]
+
+Every server is started at once, each on its own port and pinned to CPU 0;
+only one is loaded at a time, by wrk pinned to CPU 1 (PostgreSQL and Redis
+unpinned). Arms:
+
+- sync: config/gunicorn.py as the Procfile runs it (sync, 2 x cores + 1
+  workers; a sync worker closes the connection after each answer);
+- gthread W x T: the same config with GUNICORN_WORKER_CLASS=gthread and
+  GUNICORN_THREADS=T (keep-alive connections kept);
+- uvicorn W: uvicorn (uvloop, httptools) running config.asgi:application with
+  W worker processes. The project's views and its own middleware are sync
+  only: Django's ASGIHandler gives each request a ThreadSensitiveContext (a
+  new one-thread executor, so a new thread per request) and crosses between
+  the event loop and that thread at every sync middleware hook, the view and
+  response.close (sync_to_async / async_to_sync, about 14 hops per request
+  here). config/gunicorn.py's memory sampler (post_worker_init) does not run
+  there.
+
+Endpoints: the cached first page of /api/products/ (anonymous), the same view
+without its response cache (/bench/products-uncached/, what a miss runs), and
+an authenticated GET /api/auth/me (a bearer token minted with
+accounts.services.sessions.session_create). Per endpoint, the arms alternate
+over --rounds rounds, order reversed every other round, after a 2 s warm-up
+of each. Memory: after the runs, the PSS (/proc/<pid>/smaps_rollup) summed
+over every process of each server (its session: master and workers).
+"""
+
+import os
+import shlex
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.catalog import LIST, load, workers
+from bench.common import pin_self, setup_django, spread, start, stop, write_section
+from bench.latency import JSON
+from bench.web import PORT, gunicorn, parser, wrk
+
+EMAIL = "bench-servers@bench.bazaar.local"
+# Tokens are minted once per run, which outlasts the default 15 min.
+ENV = {"ACCESS_TOKEN_MINUTES": "240"}
+SETTINGS = "bench.settings"
+UNCACHED = "/bench/products-uncached/"
+ME = "/api/auth/me"
+SYNC = "sync"
+
+
+def arms() -> dict[str, dict]:
+    """Arm name -> how to start it. The first is the baseline (the Procfile)."""
+    return {
+        f"{SYNC} {workers()}": {"kind": "gunicorn", "workers": workers()},
+        "gthread 3x4": {"kind": "gunicorn", "workers": 3, "threads": 4},
+        f"gthread {workers()}x2": {
+            "kind": "gunicorn",
+            "workers": workers(),
+            "threads": 2,
+        },
+        "uvicorn 3": {"kind": "uvicorn", "workers": 3},
+    }
+
+
+@contextmanager
+def uvicorn(workers: int, *, port: int, settings: str, **env: str) -> Iterator[str]:
+    """Serve config.asgi:application (``settings``) with uvicorn on CPU 0."""
+    base = f"http://127.0.0.1:{port}"
+    proc = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            *("--host", "127.0.0.1", "--port", str(port)),
+            *("--workers", str(workers)),
+            *("--loop", "uvloop", "--http", "httptools"),
+            *("--lifespan", "off", "--no-access-log", "--log-level", "warning"),
+        ],
+        cpus="0",
+        DJANGO_SETTINGS_MODULE=settings,
+        LOG_LEVEL="WARNING",
+        **env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=1).read()  # noqa: S310
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("uvicorn did not come up") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        stop(proc)
+
+
+def listener(port: int) -> int:
+    """The pid of a process holding the listening socket of ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                    inodes.add(f"socket:[{fields[9]}]")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in fds):
+                return int(pid)
+        except OSError:
+            continue
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def pss(port: int) -> tuple[int, float]:
+    """Processes and summed PSS (MiB) of the server on ``port``: every process
+    of its session (start() gives each server a session of its own)."""
+    session = os.getsid(listener(port))
+    count, kib = 0, 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.getsid(int(pid)) != session:
+                continue
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                for line in rollup:
+                    if line.startswith("Pss:"):
+                        kib += int(line.split()[1])
+                        count += 1
+        except OSError:
+            continue
+    return count, kib / 1024
+
+
+def token() -> str:
+    """An access token for a verified benchmark user (made if missing)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.client import Client
+    from accounts.models import User
+    from accounts.services.sessions import session_create
+
+    with transaction.atomic():
+        user = User.objects.filter(email=EMAIL).first()
+        if user is None:
+            user = User.objects.create_user(EMAIL, None, is_verified=True)
+        answer = session_create(
+            user=user,
+            client=Client(ip="127.0.0.1", user_agent="bench/servers.py"),
+            now=timezone.now(),
+        )
+    return answer["access"]
+
+
+def ratio_spread(values: list[float], baseline: list[float]) -> str:
+    return spread([a / b for a, b in zip(values, baseline, strict=True)])
+
+
+def table(
+    name: str, figures: dict[str, list[dict[str, float]]], baseline: str
+) -> list[str]:
+    def median(arm: str, key: str) -> float:
+        return statistics.median(run[key] for run in figures[arm])
+
+    rows = [
+        f"**{name}**",
+        "",
+        "| arm | req/s, median (min, max) | req/s ÷ sync, per round | "
+        "p50 ms | p99 ms | p50 ÷ sync | p99 ÷ sync |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    base_rps = [run["rps"] for run in figures[baseline]]
+    for arm, runs in figures.items():
+        rps = [run["rps"] for run in runs]
+        rows.append(
+            f"| {arm} | {spread(rps)} | "
+            f"{'1' if arm == baseline else ratio_spread(rps, base_rps)} | "
+            f"{median(arm, 'p50_ms'):.2f} | {median(arm, 'p99_ms'):.2f} | "
+            f"{median(arm, 'p50_ms') / median(baseline, 'p50_ms'):.2f} | "
+            f"{median(arm, 'p99_ms') / median(baseline, 'p99_ms'):.2f} |"
+        )
+    return [*rows, ""]
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so every server started is stopped."""
+    raise SystemExit(128 + signum)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
+    options = parser(__doc__)
+    options.add_argument("--products", type=int, default=10_000)
+    args = options.parse_args()
+    setup_django(ENV)
+    pinned = pin_self(1)
+    load(args.products)
+    bearer = {**JSON, "Authorization": f"Bearer {token()}"}
+    endpoints = {
+        f"cached list, {LIST}": (LIST, JSON),
+        f"cache off, {UNCACHED}": (UNCACHED, JSON),
+        f"authenticated, GET {ME}": (ME, bearer),
+    }
+    plan = arms()
+    baseline = next(iter(plan))
+    figures = {name: {arm: [] for arm in plan} for name in endpoints}
+    memory: dict[str, tuple[int, float]] = {}
+    with ExitStack() as stack:
+        bases, ports = {}, {}
+        for index, (arm, spec) in enumerate(plan.items()):
+            port = PORT + index
+            metrics = stack.enter_context(tempfile.TemporaryDirectory())
+            env = {"PROMETHEUS_MULTIPROC_DIR": metrics, **ENV}
+            if spec["kind"] == "uvicorn":
+                server = uvicorn(spec["workers"], port=port, settings=SETTINGS, **env)
+            elif "threads" in spec:
+                server = gunicorn(
+                    spec["workers"],
+                    port=port,
+                    settings=SETTINGS,
+                    GUNICORN_WORKER_CLASS="gthread",
+                    GUNICORN_THREADS=str(spec["threads"]),
+                    **env,
+                )
+            else:
+                server = gunicorn(spec["workers"], port=port, settings=SETTINGS, **env)
+            bases[arm], ports[arm] = stack.enter_context(server), port
+        for name, (path, headers) in endpoints.items():
+            print(name, flush=True)
+            for arm in plan:
+                wrk(bases[arm] + path, seconds=2, connections=4, headers=headers)
+            for round_no in range(args.rounds):
+                order = list(plan) if round_no % 2 == 0 else list(reversed(plan))
+                for arm in order:
+                    result = wrk(
+                        bases[arm] + path,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                        headers=headers,
+                    )
+                    if result["non_2xx"]:
+                        raise SystemExit(
+                            f"{arm} {path}: {result['non_2xx']:.0f} error answers"
+                        )
+                    figures[name][arm].append(result)
+                    print(
+                        f"  round {round_no + 1} {arm}: {result['rps']:.0f} req/s, "
+                        f"p99 {result['p99_ms']:.1f} ms",
+                        flush=True,
+                    )
+        for arm in plan:
+            memory[arm] = pss(ports[arm])
+    base_mib = memory[baseline][1]
+    body = "\n".join(
+        [
+            f"{pinned}; every server pinned to CPU 0, all started at once on "
+            f"their own ports, one loaded at a time. wrk {args.connections} "
+            f"connections, {args.seconds} s per arm per round, {args.rounds} "
+            "rounds per endpoint, arms alternated (order reversed every other "
+            f"round) after a 2 s warm-up of each; {args.products:,} products. "
+            f"**{baseline}** is the Procfile's web process (config/gunicorn.py: "
+            "sync, 2 x cores + 1 workers, a connection closed after each answer); "
+            "gthread WxT: the same config with GUNICORN_WORKER_CLASS=gthread, "
+            "W workers of T threads (keep-alive kept); uvicorn W: uvicorn "
+            "(uvloop, httptools) with W workers on config.asgi:application: "
+            "the views and the project's middleware are sync, so Django runs "
+            "each request in a new executor thread of its own and hops between "
+            "it and the event loop at every sync middleware hook and the view "
+            "(sync_to_async). Ratios: arm ÷ sync, req/s paired per round; "
+            "p50/p99 of wrk, medians over rounds.",
+            "",
+            *[
+                line
+                for name in endpoints
+                for line in table(name, figures[name], baseline)
+            ],
+            "**Memory** after the runs: PSS summed over the server's processes "
+            "(master and workers; /proc/<pid>/smaps_rollup), "
+            "GUNICORN_MAX_REQUESTS=0.",
+            "",
+            "| arm | processes | PSS MiB | ÷ sync |",
+            "|---|---|---|---|",
+            *[
+                f"| {arm} | {count} | {mib:.0f} | {mib / base_mib:.2f} |"
+                for arm, (count, mib) in memory.items()
+            ],
+        ]
+    )
+    print(body)
+    if args.write:
+        command = shlex.join([".venv/bin/python", "bench/servers.py", *sys.argv[1:]])
+        write_section("servers", body, command)
+
+
+if __name__ == "__main__":
+    main()
