@@ -9,7 +9,6 @@ from typing import Any
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -81,8 +80,6 @@ TOKEN = OpenApiParameter("token", str, required=True, description="From the emai
 class UnsubscribeApi(PublicApi):
     """One-click unsubscribe (RFC 8058): the link (GET) and the mail client's
     ``List-Unsubscribe=One-Click`` POST do the same; the body is not read."""
-
-    permission_classes = [AllowAny]
 
     def _unsubscribe(self, request: Request) -> Response:
         token = str(request.query_params.get("token", ""))[:2048]

@@ -22,17 +22,17 @@ from django.template import Context, Engine
 from django.utils import timezone
 
 import jobs
-from accounts.enums import CampaignStatus
+from accounts.enums import CampaignStatus, NotificationCategory
 from accounts.exceptions import CampaignNotDraft
 from accounts.models import Campaign, CampaignBatch, User
 from accounts.unsubscribe import unsubscribe_token
 from jobs.enums import EmailStatus
-from jobs.mail import email_render
+from jobs.mail import email_log_send, email_render
 from jobs.models import EmailLog
 
 logger = structlog.get_logger("bazaar.campaigns")
 
-CATEGORY = "marketing"
+CATEGORY = NotificationCategory.MARKETING
 TEMPLATE = "campaign"
 
 
@@ -208,26 +208,16 @@ def campaign_batch_send(*, batch_id: int, job_id: Any) -> dict[str, Any]:
                 campaign=campaign, user=user, message_id=message_id
             )
             message.connection = connection
-            EmailLog.objects.filter(pk=log.pk).update(
-                status=EmailStatus.SENDING,
-                subject=message.subject[:300],
-                attempts=F("attempts") + 1,
-                job_id=job_id,
-            )
+            if log.job_id != job_id:  # this job takes the attempt over
+                log.job_id = job_id
+                log.save(update_fields=["job"])
             try:
-                message.send()
-            except Exception as exc:
-                EmailLog.objects.filter(pk=log.pk).update(
-                    status=EmailStatus.FAILED,
-                    error=f"{type(exc).__name__}: {exc}"[:2000],
-                )
+                email_log_send(log, message)
+            except Exception:
                 Campaign.objects.filter(pk=campaign.pk).update(
                     sent_count=F("sent_count") + sent
                 )
                 raise
-            EmailLog.objects.filter(pk=log.pk).update(
-                status=EmailStatus.SENT, sent_at=timezone.now(), error=""
-            )
             sent += 1
     skipped = batch.size - len(recipients)
     _batch_finish(batch=batch, sent=sent, skipped=skipped)
