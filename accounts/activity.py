@@ -132,14 +132,25 @@ def activity_flush(
         lock.release()
 
 
+def flush_claim(client: Any, key: str, flushing_key: str) -> bool:
+    """Set ``key`` aside as ``flushing_key`` for a flush; False if there is
+    nothing to flush. What is recorded meanwhile lands in a fresh ``key`` for
+    the next flush, and a ``flushing_key`` left by a flush that died is taken
+    up as it is. Shared by this queue and the product views counter."""
+    if client.exists(flushing_key):
+        return True
+    try:
+        client.rename(key, flushing_key)
+    except ResponseError as exc:
+        if "no such key" in str(exc).lower():
+            return False
+        raise
+    return True
+
+
 def _flush(client: Any, batch: int, resolve_slugs: SlugResolver) -> dict[str, int]:
-    if not client.exists(FLUSHING_KEY):
-        try:
-            client.rename(QUEUE_KEY, FLUSHING_KEY)
-        except ResponseError as exc:
-            if "no such key" in str(exc).lower():
-                return {"events": 0, "skipped": 0}
-            raise
+    if not flush_claim(client, QUEUE_KEY, FLUSHING_KEY):
+        return {"events": 0, "skipped": 0}
     stored = skipped = 0
     while raw := client.lrange(FLUSHING_KEY, 0, batch - 1):
         rows = _rows(raw, resolve_slugs)

@@ -14,10 +14,15 @@ from django.http import HttpRequest
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
-from accounts.activity import Activity, activity_record, activity_viewer_id
+from accounts.activity import (
+    Activity,
+    activity_record,
+    activity_viewer_id,
+    flush_claim,
+)
 from accounts.enums import ActivityKind
 from catalog import cache
-from catalog.models import Product
+from catalog.selectors import product_ids_by_slug
 
 logger = structlog.get_logger("bazaar.catalog.popularity")
 
@@ -55,13 +60,8 @@ def product_views_flush() -> dict[str, int]:
     leaves the renamed hash in place, and the next flush takes it up.
     """
     client = get_redis_connection("default")
-    if not client.exists(FLUSHING_KEY):
-        try:
-            client.rename(VIEWS_KEY, FLUSHING_KEY)
-        except RedisError as exc:
-            if "no such key" in str(exc).lower():
-                return {"products": 0, "views": 0}
-            raise
+    if not flush_claim(client, VIEWS_KEY, FLUSHING_KEY):
+        return {"products": 0, "views": 0}
     counted: dict[Any, int] = {}
     slugs: dict[str, int] = {}
     for raw_lookup, raw_count in client.hgetall(FLUSHING_KEY).items():
@@ -70,9 +70,7 @@ def product_views_flush() -> dict[str, int]:
             counted[int(lookup)] = counted.get(int(lookup), 0) + count
         else:
             slugs[lookup] = slugs.get(lookup, 0) + count
-    for product_id, slug in Product.objects.filter(slug__in=slugs).values_list(
-        "id", "slug"
-    ):
+    for slug, product_id in product_ids_by_slug(set(slugs)).items():
         counted[product_id] = counted.get(product_id, 0) + slugs[slug]
     if counted:
         with transaction.atomic(), connection.cursor() as cursor:
