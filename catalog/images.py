@@ -274,10 +274,6 @@ def tmp_files(root: str = TMP_DIR) -> Iterator[tuple[str, datetime]]:
         yield from tmp_files(f"{root}/{directory}")
 
 
-def tmp_delete(path: str) -> None:
-    default_storage.delete(path)
-
-
 def upload_exists(path: str) -> bool:
     return default_storage.exists(path)
 

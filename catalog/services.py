@@ -242,7 +242,7 @@ def tmp_cleanup(
         if path in pending:
             kept += 1
             continue
-        images.tmp_delete(path)
+        images.upload_delete(path)
         deleted += 1
     if deleted:
         logger.info("tmp_cleaned", deleted=deleted, kept=kept, hours=hours)
