@@ -341,7 +341,6 @@ class CampaignAdmin(admin.ModelAdmin):
     ) -> None:
         if not change:
             obj.created_by = request.user
-            obj.created_at = timezone.now()
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Send selected campaigns", permissions=["change"])

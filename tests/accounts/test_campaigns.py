@@ -1,6 +1,7 @@
 """Marketing campaigns: audience, fan-out into batches, one email per recipient,
 the BATCH window, and the one-click unsubscribe link from a real SMTP sink."""
 
+import smtplib
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -203,49 +204,47 @@ def test_a_batch_that_runs_twice_sends_each_recipient_once(settings):
     assert EmailLog.objects.filter(template="campaign").count() == 5
 
 
+@pytest.fixture
+def refusing_sink(smtp_sink, monkeypatch) -> Any:
+    """The real SMTP sink, answering 451 to every message once it holds
+    ``refuse_after`` of them (None: accept everything)."""
+    accept = smtp_sink.handle_DATA
+    smtp_sink.refuse_after = None
+
+    async def handle_data(server: Any, session: Any, envelope: Any) -> str:
+        limit = smtp_sink.refuse_after
+        if limit is not None and len(smtp_sink.messages) >= limit:
+            return "451 4.3.0 Try again later"
+        return await accept(server, session, envelope)
+
+    # aiosmtpd looks the hook up on each new connection.
+    monkeypatch.setattr(smtp_sink, "handle_DATA", handle_data)
+    return smtp_sink
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_resumes_after_a_failure_without_resending(settings):
+def test_a_batch_resumes_after_a_failure_without_resending(settings, refusing_sink):
     settings.CAMPAIGN_BATCH_SIZE = 10
     users = [subscriber() for _ in range(3)]
     campaign = new_campaign()
     fan_out(campaign)
     (batch,) = CampaignBatch.objects.filter(campaign=campaign)
-    # given: SMTP refuses after the first message of the first run
-    settings.EMAIL_BACKEND = "tests.accounts.test_campaigns.FailAfterOneBackend"
-    FailAfterOneBackend.sent = 0
-    with pytest.raises(ConnectionError):
+    # given: the SMTP server refuses after the first message of the first run
+    refusing_sink.refuse_after = 1
+    with pytest.raises(smtplib.SMTPDataError):
         campaign_batch_send(batch_id=batch.pk, job_id=None)
     statuses = dict(EmailLog.objects.values_list("user_id", "status"))
     assert statuses == {users[0].pk: EmailStatus.SENT, users[1].pk: EmailStatus.FAILED}
-    # when the retry runs with SMTP back
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # when the retry runs with the server accepting again
+    refusing_sink.refuse_after = None
     result = campaign_batch_send(batch_id=batch.pk, job_id=None)
-    # then only the two not yet sent get their email
+    # then only the two not yet sent get their email, and each user one
     assert result == {"sent": 2, "already_sent": 1, "skipped": 0}
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in users[1:])
+    received = [m["to"][0] for m in refusing_sink.messages]
+    assert received[0] == users[0].email
+    assert sorted(received[1:]) == sorted(u.email for u in users[1:])
     campaign.refresh_from_db()
     assert (campaign.status, campaign.sent_count) == (CampaignStatus.SENT, 3)
-
-
-class FailAfterOneBackend:
-    """An SMTP stand-in that accepts one message, then refuses."""
-
-    sent = 0
-
-    def __init__(self, **kwargs: Any) -> None:
-        pass
-
-    def __enter__(self) -> "FailAfterOneBackend":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def send_messages(self, messages: list[Any]) -> int:
-        if FailAfterOneBackend.sent >= 1:
-            raise ConnectionError("SMTP went away")
-        FailAfterOneBackend.sent += len(messages)
-        return len(messages)
 
 
 # --- the BATCH window ----------------------------------------------------------------
@@ -422,6 +421,19 @@ def test_admin_pages_render(admin_client):
         assert admin_client.get(url).status_code == 200, url
     page = admin_client.get(reverse("admin:accounts_user_change", args=[user.pk]))
     assert b"marketing=on" in page.content
+
+
+@pytest.mark.django_db
+def test_admin_add_records_the_author_and_time(admin_client, admin_user):
+    before = timezone.now()
+    response = admin_client.post(
+        reverse("admin:accounts_campaign_add"),
+        {"subject": "Hi {{ first_name }}", "body": "Hello", "forced": ""},
+    )
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert (campaign.created_by, campaign.status) == (admin_user, CampaignStatus.DRAFT)
+    assert before <= campaign.created_at <= timezone.now()
 
 
 @pytest.mark.django_db
