@@ -128,7 +128,7 @@ def memory_figures() -> list[dict[str, Any]]:
         for key in keys:
             pipe.lrange(key, 0, -1)
         lists = pipe.execute() if keys else []
-        rows = []
+        rows: dict[str, dict[str, Any]] = {}
         for key, raw in zip(keys, lists, strict=True):
             samples = _parse(raw)
             if not samples:
@@ -141,38 +141,43 @@ def memory_figures() -> list[dict[str, Any]]:
                 and trend > threshold
                 and _mostly_rising(values)
             )
-            rows.append(
-                {
-                    "process": f"{role}@{host}:{pid}",
-                    "role": role,
-                    "pid": int(pid),
-                    "rss_bytes": values[-1],
-                    "trend_bytes_per_hour": round(trend),
-                    "samples": len(samples),
-                    "leak_suspected": leak,
-                }
-            )
-            _leak_flag(client, key, rows[-1])
-        return sorted(rows, key=lambda row: (row["role"], row["process"]))
+            rows[key] = {
+                "process": f"{role}@{host}:{pid}",
+                "role": role,
+                "pid": int(pid),
+                "rss_bytes": values[-1],
+                "trend_bytes_per_hour": round(trend),
+                "samples": len(samples),
+                "leak_suspected": leak,
+            }
+        _leak_flags(client, rows)
+        return sorted(rows.values(), key=lambda row: (row["role"], row["process"]))
     except Exception as exc:
         breaker.trip(exc)
         return []
 
 
-def _leak_flag(client: Any, key: str, row: dict[str, Any]) -> None:
-    """Warn once when a process first looks leaky (across every reader)."""
-    flag = LEAK_FLAG_PREFIX + key.removeprefix(KEY_PREFIX)
-    if not row["leak_suspected"]:
-        client.delete(flag)
+def _leak_flags(client: Any, rows: dict[str, dict[str, Any]]) -> None:
+    """Warn once when a process first looks leaky (across every reader); one
+    pipelined round trip for all the processes read."""
+    if not rows:
         return
-    if client.set(flag, "1", nx=True, ex=TTL_SECONDS):
-        logger.warning(
-            "memory_leak_suspected",
-            process=row["process"],
-            rss_bytes=row["rss_bytes"],
-            trend_bytes_per_hour=row["trend_bytes_per_hour"],
-            samples=row["samples"],
-        )
+    pipe = client.pipeline(transaction=False)
+    for key, row in rows.items():
+        flag = LEAK_FLAG_PREFIX + key.removeprefix(KEY_PREFIX)
+        if row["leak_suspected"]:
+            pipe.set(flag, "1", nx=True, ex=TTL_SECONDS)
+        else:
+            pipe.delete(flag)
+    for row, first in zip(rows.values(), pipe.execute(), strict=True):
+        if row["leak_suspected"] and first:
+            logger.warning(
+                "memory_leak_suspected",
+                process=row["process"],
+                rss_bytes=row["rss_bytes"],
+                trend_bytes_per_hour=row["trend_bytes_per_hour"],
+                samples=row["samples"],
+            )
 
 
 def _sample_forever(role: str, interval: float) -> None:

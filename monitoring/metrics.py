@@ -192,7 +192,8 @@ def _migration_gauges() -> Iterator[Metric]:
     )
 
 
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Methods that get a series (and a stats field) of their own; others are OTHER.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def request_observe(
@@ -202,6 +203,6 @@ def request_observe(
     (unmatched paths and odd methods share a series each)."""
     REQUEST_SECONDS.labels(
         route if route is not None else "<unmatched>",
-        method if method in _METHODS else "OTHER",
+        method if method in METHODS else "OTHER",
         status_class(status),
     ).observe(duration_ms / 1000)

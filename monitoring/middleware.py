@@ -8,6 +8,7 @@ import structlog
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import empty
 
 from monitoring import metrics, stats
 from monitoring.request_id import (
@@ -40,6 +41,19 @@ class RequestIdMiddleware:
         return response
 
 
+def _user_id(request: HttpRequest) -> int | None:
+    """The signed-in user's id, if the request already looked the user up.
+
+    ``AuthenticationMiddleware`` sets a lazy ``request.user``; resolving it
+    here would cost a session (and user) query on requests that never needed
+    one (probes, /metrics), just for the log line.
+    """
+    user = getattr(request, "user", None)
+    if user is None or getattr(user, "_wrapped", None) is empty:
+        return None
+    return user.pk if user.is_authenticated else None
+
+
 class RequestLogMiddleware:
     """One log line per request: route template, status, duration and user.
 
@@ -62,13 +76,12 @@ class RequestLogMiddleware:
         duration_ms = (time.perf_counter() - started) * 1000
         match = getattr(request, "resolver_match", None)
         route = match.route if match else None
-        user = getattr(request, "user", None)
         fields = {
             "method": request.method,
             "route": route,
             "status": response.status_code,
             "duration_ms": round(duration_ms, 2),
-            "user_id": user.pk if user is not None and user.is_authenticated else None,
+            "user_id": _user_id(request),
         }
         metrics.request_observe(route, request.method, fields["status"], duration_ms)
         level = logging.WARNING if response.status_code >= 500 else logging.INFO

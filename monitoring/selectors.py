@@ -9,10 +9,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import structlog
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, F, QuerySet
+from django.db.models import (
+    Aggregate,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    QuerySet,
+)
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 from django_redis import get_redis_connection
@@ -23,9 +31,8 @@ from jobs.enums import JobStatus
 from jobs.models import JobRecord
 from jobs.selectors import job_counts, queue_status
 from monitoring import stats
-from monitoring.health import DOWN, OK, run_checks
-
-logger = structlog.get_logger("bazaar.monitoring")
+from monitoring.health import CHECKS, OK, run_checks
+from monitoring.memory import memory_figures
 
 SCAN_HEAVY_MIN_ROWS = 10_000
 LIMIT = 20
@@ -38,6 +45,27 @@ def _rows(sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         cursor.execute(sql, params or [])
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's ``percentile_cont(p) WITHIN GROUP (ORDER BY expr)``."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def seconds_between(later: str, earlier: str) -> Func:
+    """``EXTRACT(EPOCH FROM later - earlier)``: the time between two fields
+    in seconds (null when either is)."""
+    return Func(
+        ExpressionWrapper(F(later) - F(earlier), output_field=DurationField()),
+        template="EXTRACT(EPOCH FROM %(expressions)s)",
+        output_field=FloatField(),
+    )
 
 
 def database_tables() -> list[dict[str, Any]]:
@@ -120,17 +148,18 @@ def performance_snapshot(*, end: datetime, minutes: int) -> dict[str, Any]:
     )
     succeeded = outcomes.get(JobStatus.SUCCEEDED, 0)
     failed = outcomes.get(JobStatus.FAILED, 0)
+    requests = stats.request_figures(start=start, end=end)
     return {
         "start": start,
         "end": end,
-        "requests": stats.totals(start=start, end=end),
+        "requests": requests["requests"],
         "routes": [
             {key: row[key] for key in ("route", "count", "p95_ms", "error_rate")}
-            for row in stats.route_figures(start=start, end=end)[:SNAPSHOT_ROUTES]
+            for row in requests["routes"][:SNAPSHOT_ROUTES]
         ],
         "cache": [
             {key: row[key] for key in ("namespace", "hit_rate")}
-            for row in stats.cache_figures(start=start, end=end)
+            for row in requests["cache"]
         ],
         "queues": {
             row["queue"]: {"queued": row["queued"], "running": row["running"]}
@@ -166,7 +195,6 @@ DASHBOARD_SLOW_QUERIES = 10
 DASHBOARD_FAILED_JOBS = 10
 QUERIES_LIMIT = 20
 TRACEBACK_CHARS = 2000
-FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 def _minute_start(minute: int) -> datetime:
@@ -265,15 +293,9 @@ def job_outcomes_per_minute(*, minutes: int) -> list[dict[str, Any]]:
     return series
 
 
-def failed_jobs() -> QuerySet[JobRecord]:
-    """Failed jobs; the caller orders (newest failure first) and slices."""
-    return JobRecord.objects.filter(status=JobStatus.FAILED).defer(
-        "payload", "result", "traceback"
-    )
-
-
 def failed_job_list(*, job_type: str | None = None) -> QuerySet[JobRecord]:
-    """Failed jobs with their traceback, optionally of one type."""
+    """Failed jobs with their traceback, optionally of one type; the caller
+    orders and slices."""
     queryset = JobRecord.objects.filter(status=JobStatus.FAILED).defer(
         "payload", "result"
     )
@@ -301,9 +323,11 @@ def dashboard(*, now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
     buckets = stats.minute_figures(minutes=DASHBOARD_MINUTES, now=now)
     moment = datetime.fromtimestamp(now, UTC)
-    latest_failures = failed_jobs().order_by(
-        F("finished_at").desc(nulls_last=True), "-pk"
-    )[:DASHBOARD_FAILED_JOBS]
+    latest_failures = (
+        failed_job_list()
+        .defer("traceback")
+        .order_by(F("finished_at").desc(nulls_last=True), "-pk")[:DASHBOARD_FAILED_JOBS]
+    )
     return {
         "generated_at": moment,
         "summary": _window(buckets[-WINDOWS["5m"] :], now=now, routes=False),
@@ -407,20 +431,6 @@ def redis_figures() -> dict[str, Any]:
     }
 
 
-def process_memory() -> list[dict[str, Any]]:
-    """``monitoring.memory.memory_figures()`` when that module exists; the
-    page still draws everything else when it is missing or fails."""
-    try:
-        from monitoring.memory import memory_figures
-    except ImportError:
-        return []
-    try:
-        return list(memory_figures())
-    except Exception as exc:  # another module's failure must not fail the page
-        logger.warning("memory_figures_failed", error=str(exc)[:200])
-        return []
-
-
 def realtime() -> dict[str, Any]:
     """The live state: uptime, database connections, Redis, process memory."""
     return {
@@ -428,7 +438,7 @@ def realtime() -> dict[str, Any]:
         "uptime_seconds": round(time.time() - PROCESS_STARTED, 1),
         "db": database_connections(),
         "redis": redis_figures(),
-        "processes": process_memory(),
+        "processes": memory_figures(),  # [] when Redis fails
     }
 
 
@@ -453,23 +463,21 @@ def job_latencies(*, minutes: int = 60) -> dict[int, dict[str, float | None]]:
     Requeued jobs are left out: their ``run_at`` already points at the next
     attempt, which would make their wait negative.
     """
-    rows = _rows(
-        """
-        SELECT priority,
-               percentile_cont(0.5) WITHIN GROUP (
-                   ORDER BY extract(epoch FROM started_at - run_at)) AS wait_p50_s,
-               percentile_cont(0.95) WITHIN GROUP (
-                   ORDER BY extract(epoch FROM started_at - run_at)) AS wait_p95_s,
-               percentile_cont(0.5) WITHIN GROUP (
-                   ORDER BY extract(epoch FROM finished_at - started_at)) AS run_p50_s,
-               percentile_cont(0.95) WITHIN GROUP (
-                   ORDER BY extract(epoch FROM finished_at - started_at)) AS run_p95_s
-          FROM jobs_jobrecord
-         WHERE started_at >= now() - make_interval(mins => %s)
-           AND status IN ('running', 'succeeded', 'failed')
-         GROUP BY priority
-        """,
-        [minutes],
+    wait = seconds_between("started_at", "run_at")
+    run = seconds_between("finished_at", "started_at")
+    rows = (
+        JobRecord.objects.filter(
+            started_at__gte=timezone.now() - timedelta(minutes=minutes),
+            status__in=[JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.FAILED],
+        )
+        .values("priority")
+        .annotate(
+            wait_p50_s=Percentile(wait, 0.5),
+            wait_p95_s=Percentile(wait, 0.95),
+            run_p50_s=Percentile(run, 0.5),
+            run_p95_s=Percentile(run, 0.95),
+        )
+        .order_by()
     )
     return {
         row.pop("priority"): {
@@ -499,18 +507,7 @@ def _security_cache_check() -> None:
 def detailed_health() -> dict[str, Any]:
     """health.py's checks plus the security cache, each timed: ``down`` when
     the database is, ``degraded`` when anything else is (as /ready decides)."""
-    checks = dict(run_checks())
-    started = time.perf_counter()
-    try:
-        _security_cache_check()
-        state, error = OK, None
-    except Exception as exc:  # a health check reports, never raises
-        state, error = DOWN, f"{type(exc).__name__}: {exc}"[:200]
-    checks["security_cache"] = {
-        "status": state,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-        "error": error,
-    }
+    checks = run_checks({**CHECKS, "security_cache": _security_cache_check})
     if checks["database"]["status"] != OK:
         overall = "down"
     elif all(check["status"] == OK for check in checks.values()):

@@ -57,11 +57,8 @@ class CacheInvalidateApi(StaffApi):
 
     @extend_schema(request=CacheInvalidateInput, responses=CacheInvalidateOutput)
     def post(self, request: Request) -> Response:
-        serializer = CacheInvalidateInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        names = services.cache_namespace_invalidate(
-            namespace=serializer.validated_data["namespace"]
-        )
+        data = self.input(CacheInvalidateInput, request)
+        names = services.cache_namespace_invalidate(namespace=data["namespace"])
         return Response({"invalidated": names})
 
 

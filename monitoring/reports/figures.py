@@ -7,17 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import (
-    Aggregate,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    Func,
-    QuerySet,
-    Sum,
-)
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import ExtractHour, TruncDate
 
 from catalog.models import Category, Product
@@ -25,6 +15,7 @@ from jobs.enums import JobStatus, Priority
 from jobs.models import JobRecord
 from monitoring import stats
 from monitoring.reports.periods import period_bounds, period_days
+from monitoring.selectors import Percentile, seconds_between
 from orders.enums import OrderStatus
 from orders.models import DailySales, Order, OrderItem
 from orders.selectors import customer_insights
@@ -48,17 +39,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain(item) for item in value]
     return value
-
-
-class Percentile(Aggregate):
-    """PostgreSQL's ``percentile_cont(p) WITHIN GROUP (ORDER BY expr)``."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
-        super().__init__(expression, fraction=float(fraction), **extra)
 
 
 # --- Sales -------------------------------------------------------------------
@@ -191,16 +171,10 @@ def job_figures(*, first: date, last: date) -> dict[str, Any]:
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for row in finished.values("priority", "status").annotate(n=Count("id")).order_by():
         counts[row["priority"]][row["status"]] = row["n"]
-    wait = Func(
-        ExpressionWrapper(F("started_at") - F("run_at"), output_field=DurationField()),
-        template="EXTRACT(EPOCH FROM %(expressions)s)",
-        output_field=FloatField(),
-    )
     waits = dict(
         finished.filter(started_at__isnull=False)
-        .annotate(wait=wait)
         .values("priority")
-        .annotate(p95=Percentile(F("wait"), 0.95))
+        .annotate(p95=Percentile(seconds_between("started_at", "run_at"), 0.95))
         .values_list("priority", "p95")
         .order_by()
     )
@@ -242,18 +216,12 @@ def performance_figures(*, first: date, last: date, top: int | None = None) -> d
     cache hit rate per namespace, slowest queries, and job outcomes."""
     top = top or settings.REPORT_TOP_ITEMS
     start, end = period_bounds(first, last)
-    routes = sorted(
-        stats.route_figures(start=start, end=end),
-        key=lambda row: (-row["count"], row["route"] or ""),
-    )
+    requests = stats.request_figures(start=start, end=end)  # sorted as shown
     return plain(
         {
-            "requests": stats.totals(start=start, end=end),
-            "routes": routes[:top],
-            "cache": sorted(
-                stats.cache_figures(start=start, end=end),
-                key=lambda row: row["namespace"],
-            ),
+            "requests": requests["requests"],
+            "routes": requests["routes"][:top],
+            "cache": requests["cache"],
             "slow_queries": stats.slow_query_figures(start=start, end=end, limit=top),
             "jobs": job_figures(first=first, last=last),
         }

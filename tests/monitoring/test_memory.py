@@ -4,20 +4,12 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 from django_redis import get_redis_connection
 
 from config.redis_breaker import breaker
 from monitoring import memory
-
-
-@pytest.fixture(autouse=True)
-def _closed_breaker() -> Iterator[None]:
-    breaker.reset()
-    yield
-    breaker.reset()
 
 
 def write_series(*, role: str, pid: int, values: list[int], step: float = 30) -> str:

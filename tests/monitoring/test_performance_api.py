@@ -1,6 +1,7 @@
 """Operator actions under /api/admin/performance/: staff only, slow work queued."""
 
 import itertools
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from catalog import cache
 from jobs.enums import JobStatus, Priority
 from jobs.models import JobRecord
 from jobs.runner import run_job_inline
+from monitoring import memory
 from tests.factories import CategoryFactory, ProductFactory, StaffFactory, UserFactory
 from tests.monitoring.test_operations_access import _routes
 from tests.subprocess_env import closed_port
@@ -24,11 +26,6 @@ pytestmark = pytest.mark.django_db
 
 WARM = "/api/admin/performance/cache/warm"
 INVALIDATE = "/api/admin/performance/cache/invalidate"
-
-
-@pytest.fixture(autouse=True)
-def _closed_breaker():
-    cache.breaker.reset()
 
 
 @pytest.fixture
@@ -117,12 +114,6 @@ def test_invalidate_refuses_unknown_namespaces_and_fields(staff_client):
 API = "/api/admin/performance/"
 HEALTH_ROUTE = "GET health"
 SLEEP_ROUTE = "GET test/sleep/<str:seconds>"
-
-
-@pytest.fixture
-def stats_urls(settings):
-    """The real URLs plus test views (pg_sleep); the API still resolves."""
-    settings.ROOT_URLCONF = "tests.monitoring.stats_urls"
 
 
 def failed_job(**fields: Any) -> JobRecord:
@@ -266,6 +257,9 @@ def test_health_detailed_times_every_dependency(staff_client):
 
 
 def test_realtime_counts_database_connections_and_reads_redis(staff_client):
+    # given one memory sample of this process
+    memory.memory_sample_record(role="web")
+
     body = staff_client.get(API + "realtime").json()
 
     assert body["uptime_seconds"] >= 0
@@ -279,7 +273,10 @@ def test_realtime_counts_database_connections_and_reads_redis(staff_client):
     assert redis["used_memory_bytes"] > 0
     assert redis["connected_clients"] >= 1
     assert redis["keys"] >= 0
-    assert isinstance(body["processes"], list)
+    (process,) = body["processes"]
+    assert (process["role"], process["pid"]) == ("web", os.getpid())
+    assert process["rss_bytes"] > 0
+    assert (process["samples"], process["leak_suspected"]) == (1, False)
 
 
 def test_cache_reports_namespaces_and_the_overall_hit_rate(staff_client):

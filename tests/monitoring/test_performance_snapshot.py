@@ -12,19 +12,11 @@ from django.test import Client
 from django.utils import timezone
 
 import jobs
-from config.redis_breaker import breaker
 from jobs.enums import JobStatus
 from jobs.models import JobRecord
 from monitoring.services import performance_snapshot_log
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _closed_breaker():
-    breaker.reset()
-    yield
-    breaker.reset()
 
 
 def finished(status: str, *, minutes_ago: float) -> None:

@@ -12,24 +12,12 @@ from django_redis import get_redis_connection
 
 from config.redis_breaker import breaker
 from monitoring import stats
-from tests.factories import ProductFactory
+from tests.factories import ProductFactory, StaffFactory
 from tests.subprocess_env import closed_port
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stats_urls")]
 
 SLEEP_ROUTE = "GET test/sleep/<str:seconds>"
-
-
-@pytest.fixture(autouse=True)
-def _closed_breaker():
-    breaker.reset()
-    yield
-    breaker.reset()
-
-
-@pytest.fixture(autouse=True)
-def _test_urls(settings):
-    settings.ROOT_URLCONF = "tests.monitoring.stats_urls"
 
 
 @pytest.fixture
@@ -147,6 +135,12 @@ def test_cache_hits_misses_and_revalidations_are_counted_per_namespace(client):
         }
     ]
     assert by_route()["GET api/products/"]["count"] == 3
+    # and one read gives the totals, routes and cache figures alike
+    assert stats.request_figures(**recent()) == {
+        "requests": stats.totals(**recent()),
+        "routes": stats.route_figures(**recent()),
+        "cache": stats.cache_figures(**recent()),
+    }
 
 
 def test_sql_is_normalized_without_literals():
@@ -208,6 +202,40 @@ def test_a_slow_request_logs_a_warning_with_route_and_request_id(
     assert (slow[0]["status"], slow[0]["user_id"]) == (200, None)
     assert slow[0]["request_id"] == response["X-Request-ID"]
     assert slow[0]["duration_ms"] > 0
+
+
+def request_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [r.msg for r in caplog.records if r.msg.get("event") == "request"]
+
+
+def test_the_request_log_looks_up_no_user_the_view_never_needed(
+    client, caplog, django_assert_num_queries
+):
+    # given a signed-in browser session
+    client.force_login(StaffFactory())
+    caplog.set_level(logging.INFO, logger="bazaar.request")
+
+    # when it calls the liveness probe, which never reads the user
+    with django_assert_num_queries(0):
+        assert client.get("/health").status_code == 200
+
+    # then the log line cost no session or user query, and names no user
+    (line,) = request_lines(caplog)
+    assert (line["route"], line["user_id"]) == ("health", None)
+
+
+def test_the_request_log_names_the_user_a_view_authenticated(client, caplog):
+    # given a signed-in staff session
+    staff = StaffFactory()
+    client.force_login(staff)
+    caplog.set_level(logging.INFO, logger="bazaar.request")
+
+    # when it calls an API view (which authenticates the session)
+    assert client.get("/api/admin/performance/summary").status_code == 200
+
+    # then the log line names that user
+    (line,) = request_lines(caplog)
+    assert line["user_id"] == staff.pk
 
 
 def test_a_fast_request_logs_no_slow_warning(client, settings, caplog):
