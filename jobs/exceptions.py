@@ -1,5 +1,8 @@
 """Errors of the job platform."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from config.api.errors import DomainError
 
 
@@ -13,6 +16,16 @@ class PayloadTooLarge(JobsError):
 
 class PermanentJobError(Exception):
     """Raised by a handler when retrying cannot help (bad input, corrupt file)."""
+
+
+@contextmanager
+def payload_parsing() -> Iterator[None]:
+    """Around a handler's reading of its payload: a missing key or a value of
+    the wrong type or form fails the job for good (a retry reads the same)."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentJobError(f"malformed payload: {exc!r}") from exc
 
 
 class LeaseLost(Exception):

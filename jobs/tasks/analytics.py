@@ -7,7 +7,7 @@ from accounts.activity import activity_flush
 from catalog.popularity import product_views_flush
 from catalog.selectors import product_ids_by_slug
 from jobs.enums import Priority
-from jobs.exceptions import PermanentJobError
+from jobs.exceptions import payload_parsing
 from jobs.models import JobRecord
 from jobs.registry import job_type
 from orders.services import AGGREGATE_JOB, sales_aggregate
@@ -30,8 +30,6 @@ def aggregate_sales(job: JobRecord) -> dict[str, Any]:
     """Payload ``{"dates": ["YYYY-MM-DD", ...]}``, or none for yesterday and
     today (the nightly run). Recomputes whole days, so running twice is safe."""
     raw = job.payload.get("dates")
-    try:
+    with payload_parsing():
         dates = None if not raw else [date.fromisoformat(day) for day in raw]
-    except (TypeError, ValueError) as exc:
-        raise PermanentJobError(f"malformed payload: {exc!r}") from exc
     return sales_aggregate(dates=dates)

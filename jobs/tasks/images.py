@@ -6,7 +6,7 @@ from typing import Any
 from catalog.exceptions import ImageError
 from catalog.services import product_image_process
 from jobs.enums import Priority
-from jobs.exceptions import PermanentJobError
+from jobs.exceptions import PermanentJobError, payload_parsing
 from jobs.models import JobRecord
 from jobs.registry import job_type
 
@@ -19,12 +19,10 @@ def process(job: JobRecord) -> dict[str, Any]:
     product update is a short transaction of its own. A corrupt, hostile or
     vanished upload fails for good instead of being retried.
     """
-    try:
+    with payload_parsing():
         product_id = int(job.payload["product_id"])
         path = str(job.payload["path"])
         uploaded_at = datetime.fromisoformat(job.payload["uploaded_at"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PermanentJobError(f"malformed payload: {exc!r}") from exc
     try:
         return product_image_process(
             product_id=product_id, path=path, key=str(job.pk), uploaded_at=uploaded_at

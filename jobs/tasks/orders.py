@@ -6,7 +6,7 @@ from typing import Any
 from django.utils import timezone
 
 from jobs.enums import Priority
-from jobs.exceptions import PermanentJobError
+from jobs.exceptions import payload_parsing
 from jobs.models import JobRecord
 from jobs.registry import job_type
 from orders.services import (
@@ -41,10 +41,8 @@ def render_invoice(job: JobRecord) -> dict[str, Any] | None:
     Not atomic: rendering and writing the file must not hold a transaction
     open; the order update is a short transaction of its own.
     """
-    try:
+    with payload_parsing():
         order_id = int(job.payload["order_id"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PermanentJobError(f"malformed payload: {exc!r}") from exc
     return order_invoice_render(order_id=order_id)
 
 
@@ -54,10 +52,8 @@ def export_csv(job: JobRecord) -> dict[str, Any] | None:
 
     Not atomic: streaming a large CSV must not hold a transaction open.
     """
-    try:
+    with payload_parsing():
         export_id = int(job.payload["export_id"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PermanentJobError(f"malformed payload: {exc!r}") from exc
     return order_export_build(export_id=export_id)
 
 

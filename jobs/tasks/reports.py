@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 
 from jobs.enums import Backoff, Priority
-from jobs.exceptions import PermanentJobError
+from jobs.exceptions import payload_parsing
 from jobs.mail import email_log_create
 from jobs.models import JobRecord
 from jobs.registry import job_type
@@ -20,12 +20,10 @@ def generate(job: JobRecord) -> dict[str, Any]:
     """Payload ``{"kind": "daily"|"weekly"|"customers"|"performance",
     "date": "YYYY-MM-DD"}``; without a date, the last complete period. The
     emails to ``REPORT_RECIPIENTS`` commit with the report."""
-    try:
+    with payload_parsing():
         kind = ReportKind(job.payload.get("kind"))
         raw = job.payload.get("date")
         day = date.fromisoformat(raw) if raw else None
-    except (TypeError, ValueError) as exc:
-        raise PermanentJobError(f"malformed payload: {exc!r}") from exc
     report = report_generate(kind=kind, day=day, email=bool(settings.REPORT_RECIPIENTS))
     return {
         "report_id": report.pk,

@@ -272,6 +272,35 @@ def test_the_job_s_log_lines_carry_the_request_id(caplog):
     assert {line.get("request_id") for line in lines} == {"req-in-logs-7"}
 
 
+@pytest.mark.parametrize(
+    ("job_type", "payload"),
+    [
+        ("images.process", {"product_id": 1, "path": "tmp/x.png"}),  # a key missing
+        ("orders.render_invoice", {"order_id": "one"}),  # a value of the wrong form
+        ("orders.export_csv", {"export_id": None}),  # a value of the wrong type
+        ("analytics.aggregate_sales", {"dates": ["yesterday"]}),
+        ("reports.generate", {"kind": "daily", "date": 20260101}),
+    ],
+)
+def test_a_malformed_payload_fails_for_good_at_the_first_attempt(job_type, payload):
+    from jobs.runner import run_job_inline
+
+    # given a job whose payload its handler cannot read
+    job = jobs.enqueue(job_type, payload)
+
+    # when it runs
+    status = run_job_inline(str(job.pk))
+
+    # then it failed without a retry, saying why
+    done = JobRecord.objects.get(pk=job.pk)
+    assert (status, done.status, done.attempts) == (
+        JobStatus.FAILED,
+        JobStatus.FAILED,
+        1,
+    )
+    assert done.error.startswith("PermanentJobError: malformed payload: ")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["pool-child", "main-process"])
 def test_worker_killed_mid_job_is_redelivered_and_succeeds_once(
