@@ -29,14 +29,13 @@ def _metrics_dir(**_: Any) -> None:
     worker``; choosing again makes every labelled series created from now on
     (all of the jobs' metrics) file-backed, in the pool's processes too.
     """
+    from django.conf import settings
     from prometheus_client import values
 
-    path = os.environ.get("CELERY_PROMETHEUS_MULTIPROC_DIR") or str(
-        Path(__file__).resolve().parent.parent / "var" / "prometheus" / "celery"
-    )
+    path = settings.CELERY_PROMETHEUS_MULTIPROC_DIR
     # Always the Celery directory: gunicorn empties the web one when it starts.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+    Path(path).mkdir(parents=True, exist_ok=True)
     values.ValueClass = values.get_value_class()
 
 

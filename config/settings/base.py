@@ -448,18 +448,15 @@ STATS_FLUSH_SECONDS = env.float("STATS_FLUSH_SECONDS", default=1.0)
 # GET /metrics: with a token, `Authorization: Bearer <token>` is required;
 # without one only loopback clients are answered (API.md).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-# Where every process of a multi-process server writes its prometheus_client
-# files; config/gunicorn.py defaults it to var/prometheus/web and empties it at
-# start. prometheus_client reads the environment variable itself, at import.
-PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
-# Celery worker processes write to this directory; monitoring.exporter serves
-# it on CELERY_METRICS_PORT (Procfile ``metrics``).
+# PROMETHEUS_MULTIPROC_DIR is read from the environment, not from here:
+# prometheus_client reads it at import; config/gunicorn.py defaults it to
+# var/prometheus/web and empties it at start.
+# Celery worker processes write to this directory (config/celery.py);
+# monitoring.exporter (Procfile ``metrics``, no Django) reads the same
+# variable and serves it on CELERY_METRICS_PORT / CELERY_METRICS_ADDRESS.
 CELERY_PROMETHEUS_MULTIPROC_DIR = env.str(
-    "CELERY_PROMETHEUS_MULTIPROC_DIR",
-    default=str(BASE_DIR / "var" / "prometheus" / "celery"),
-)
-CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=9808)
-CELERY_METRICS_ADDRESS = env.str("CELERY_METRICS_ADDRESS", default="127.0.0.1")
+    "CELERY_PROMETHEUS_MULTIPROC_DIR", default=""
+) or str(BASE_DIR / "var" / "prometheus" / "celery")
 # Seconds between RSS samples of each web and worker process (0: off), and the
 # growth (MiB per hour, over at least 20 mostly rising samples) called a leak.
 MEMORY_SAMPLE_SECONDS = env.float("MEMORY_SAMPLE_SECONDS", default=30.0)
