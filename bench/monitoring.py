@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.catalog import LIST, load, workers
 from bench.common import pin_self, setup_django, spread, write_section
 from bench.latency import JSON
-from bench.web import PORT, gunicorn, parser, wrk
+from bench.web import PORT, alternate, gunicorn, parser
 
 ARMS = ("monitoring on", "monitoring off")
 
@@ -37,7 +37,6 @@ def main() -> None:
     setup_django()
     pinned = pin_self(1)
     load(args.products)
-    figures: dict[str, list[dict[str, float]]] = {arm: [] for arm in ARMS}
     with (
         tempfile.TemporaryDirectory() as on_dir,
         tempfile.TemporaryDirectory() as off_dir,
@@ -47,28 +46,16 @@ def main() -> None:
             port=PORT + 1,
             settings="bench.settings_unmonitored",
             PROMETHEUS_MULTIPROC_DIR=off_dir,
-            MEMORY_SAMPLE_SECONDS="0",
         ) as off,
     ):
-        bases = {"monitoring on": on, "monitoring off": off}
-        for arm in ARMS:
-            wrk(bases[arm] + LIST, seconds=2, connections=4, headers=JSON)
-        for round_no in range(args.rounds):
-            order = ARMS if round_no % 2 == 0 else tuple(reversed(ARMS))
-            for arm in order:
-                result = wrk(
-                    bases[arm] + LIST,
-                    seconds=args.seconds,
-                    connections=args.connections,
-                    headers=JSON,
-                )
-                if result["non_2xx"]:
-                    raise SystemExit(f"{arm}: {result['non_2xx']:.0f} error answers")
-                figures[arm].append(result)
-                print(
-                    f"  round {round_no + 1} {arm}: {result['rps']:.0f} req/s",
-                    flush=True,
-                )
+        figures = alternate(
+            "",
+            dict(zip(ARMS, (on + LIST, off + LIST), strict=True)),
+            dict.fromkeys(ARMS, JSON),
+            rounds=args.rounds,
+            seconds=args.seconds,
+            connections=args.connections,
+        )
     rps = {arm: [run["rps"] for run in figures[arm]] for arm in ARMS}
     p50 = {arm: [run["p50_ms"] for run in figures[arm]] for arm in ARMS}
     ratio = [a / b for a, b in zip(rps[ARMS[0]], rps[ARMS[1]], strict=True)]

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.catalog import workers
 from bench.common import (
     percentile,
     pin_self,
@@ -88,11 +89,6 @@ ADDRESS = {
     "country": "US",
 }
 NUMBER = re.compile(r"BZ-\d{4}-\d+")
-
-
-def workers() -> int:
-    """The worker count config/gunicorn.py picks (as bench/catalog.py)."""
-    return int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
 
 
 # --- data ------------------------------------------------------------------

@@ -36,18 +36,15 @@ import signal
 import statistics
 import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.catalog import LIST, load, workers
-from bench.common import pin_self, setup_django, spread, start, stop, write_section
+from bench.common import pin_self, setup_django, spread, write_section
 from bench.latency import JSON
-from bench.web import PORT, gunicorn, parser, wrk
+from bench.web import PORT, alternate, gunicorn, parser, serve
 
 EMAIL = "bench-servers@bench.bazaar.local"
 # Tokens are minted once per run, which outlasts the default 15 min.
@@ -72,11 +69,11 @@ def arms() -> dict[str, dict]:
     }
 
 
-@contextmanager
-def uvicorn(workers: int, *, port: int, settings: str, **env: str) -> Iterator[str]:
+def uvicorn(
+    workers: int, *, port: int, settings: str, **env: str
+) -> AbstractContextManager[str]:
     """Serve config.asgi:application (``settings``) with uvicorn on CPU 0."""
-    base = f"http://127.0.0.1:{port}"
-    proc = start(
+    return serve(
         [
             sys.executable,
             "-m",
@@ -87,24 +84,11 @@ def uvicorn(workers: int, *, port: int, settings: str, **env: str) -> Iterator[s
             *("--loop", "uvloop", "--http", "httptools"),
             *("--lifespan", "off", "--no-access-log", "--log-level", "warning"),
         ],
-        cpus="0",
-        DJANGO_SETTINGS_MODULE=settings,
-        LOG_LEVEL="WARNING",
+        port=port,
+        settings=settings,
+        timeout=60,
         **env,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1).read()  # noqa: S310
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("uvicorn did not come up") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        stop(proc)
 
 
 def listener(port: int) -> int:
@@ -217,7 +201,7 @@ def main() -> None:
     }
     plan = arms()
     baseline = next(iter(plan))
-    figures = {name: {arm: [] for arm in plan} for name in endpoints}
+    figures = {}
     memory: dict[str, tuple[int, float]] = {}
     with ExitStack() as stack:
         bases, ports = {}, {}
@@ -227,41 +211,22 @@ def main() -> None:
             env = {"PROMETHEUS_MULTIPROC_DIR": metrics, **ENV}
             if spec["kind"] == "uvicorn":
                 server = uvicorn(spec["workers"], port=port, settings=SETTINGS, **env)
-            elif "threads" in spec:
-                server = gunicorn(
-                    spec["workers"],
-                    port=port,
-                    settings=SETTINGS,
-                    GUNICORN_WORKER_CLASS="gthread",
-                    GUNICORN_THREADS=str(spec["threads"]),
-                    **env,
-                )
             else:
+                if "threads" in spec:
+                    env["GUNICORN_WORKER_CLASS"] = "gthread"
+                    env["GUNICORN_THREADS"] = str(spec["threads"])
                 server = gunicorn(spec["workers"], port=port, settings=SETTINGS, **env)
             bases[arm], ports[arm] = stack.enter_context(server), port
         for name, (path, headers) in endpoints.items():
             print(name, flush=True)
-            for arm in plan:
-                wrk(bases[arm] + path, seconds=2, connections=4, headers=headers)
-            for round_no in range(args.rounds):
-                order = list(plan) if round_no % 2 == 0 else list(reversed(plan))
-                for arm in order:
-                    result = wrk(
-                        bases[arm] + path,
-                        seconds=args.seconds,
-                        connections=args.connections,
-                        headers=headers,
-                    )
-                    if result["non_2xx"]:
-                        raise SystemExit(
-                            f"{arm} {path}: {result['non_2xx']:.0f} error answers"
-                        )
-                    figures[name][arm].append(result)
-                    print(
-                        f"  round {round_no + 1} {arm}: {result['rps']:.0f} req/s, "
-                        f"p99 {result['p99_ms']:.1f} ms",
-                        flush=True,
-                    )
+            figures[name] = alternate(
+                "",
+                {arm: bases[arm] + path for arm in plan},
+                dict.fromkeys(plan, headers),
+                rounds=args.rounds,
+                seconds=args.seconds,
+                connections=args.connections,
+            )
         for arm in plan:
             memory[arm] = pss(ports[arm])
     base_mib = memory[baseline][1]

@@ -7,18 +7,18 @@ competes with the server for a core; PostgreSQL and Redis are left unpinned.
 import argparse
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from bench.common import ROOT, start, stop
 
 PORT = int(os.environ.get("BENCH_PORT", "8099"))
-BASE = f"http://127.0.0.1:{PORT}"
 
 
 def require_wrk() -> str:
@@ -31,16 +31,39 @@ def require_wrk() -> str:
 
 
 @contextmanager
+def serve(
+    cmd: list[str], *, port: int, settings: str, timeout: float = 30, **env: str
+) -> Iterator[str]:
+    """Run a server of the project (``cmd``, listening on ``port``, with
+    ``settings``) on CPU 0; yield its base URL once /health answers."""
+    base = f"http://127.0.0.1:{port}"
+    proc = start(
+        cmd, cpus="0", DJANGO_SETTINGS_MODULE=settings, LOG_LEVEL="WARNING", **env
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=1).read()  # noqa: S310
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"{shlex.join(cmd)} did not come up") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        stop(proc)
+
+
 def gunicorn(
     workers: int = 2,
     *,
     port: int = PORT,
     settings: str = "bench.settings",
     **env: str,
-) -> Iterator[str]:
+) -> AbstractContextManager[str]:
     """Serve the project (``settings``) with gunicorn on CPU 0."""
-    base = f"http://127.0.0.1:{port}"
-    proc = start(
+    return serve(
         [
             sys.executable,
             "-m",
@@ -51,26 +74,12 @@ def gunicorn(
             "--workers",
             str(workers),
         ],
-        cpus="0",
-        DJANGO_SETTINGS_MODULE=settings,
+        port=port,
+        settings=settings,
         WEB_PORT=str(port),
         GUNICORN_MAX_REQUESTS="0",
-        LOG_LEVEL="WARNING",
         **env,
     )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1).read()  # noqa: S310
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("gunicorn did not come up") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        stop(proc)
 
 
 def wrk(
@@ -155,6 +164,8 @@ def alternate(
                 raise SystemExit(f"{name}: {result['non_2xx']:.0f} non-2xx answers")
             figures[name].append(result)
             print(
-                f"  round {round_no + 1} {name}: {result['rps']:.0f} req/s", flush=True
+                f"  round {round_no + 1} {name}: {result['rps']:.0f} req/s, "
+                f"p99 {result['p99_ms']:.1f} ms",
+                flush=True,
             )
     return figures
