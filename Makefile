@@ -7,6 +7,10 @@ DEMO_SIZE ?= --products 2000 --users 50 --orders 300
 
 .PHONY: run test lint services bench loadtest
 
+# $(call apt_need,COMMAND,PACKAGE): apt-get install PACKAGE unless COMMAND is
+# there (apt-get update first only if the install fails).
+apt_need = command -v $(1) >/dev/null || (apt-get install -y -q $(2) || (apt-get update -q && apt-get install -y -q $(2)))
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -34,8 +38,8 @@ run: $(VENV)/.installed services .env
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
 
 test: $(VENV)/.installed services
-	command -v promtool >/dev/null || (apt-get install -y -q prometheus || (apt-get update -q && apt-get install -y -q prometheus))
-	command -v chromium >/dev/null || (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium))
+	$(call apt_need,promtool,prometheus)
+	$(call apt_need,chromium,chromium)
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
@@ -43,7 +47,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 bench: $(VENV)/.installed services
-	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
+	$(call apt_need,wrk,wrk)
 	$(PY) bench/jobs.py --write
 	$(PY) bench/auth.py --write
 	$(PY) bench/catalog.py --write
