@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, F, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Model, QuerySet, Sum
 from django.utils import timezone
 
 import jobs
@@ -31,8 +31,26 @@ DEBOUNCE_SECONDS = 60
 # Serialises two runs over the same day (pg_advisory_xact_lock's first key).
 _LOCK_CLASS = 0x5A1E5
 
-Row = tuple[int, int, int, str, int, int, Decimal]
-SellerRow = tuple[int, str, int, int, Decimal]
+# Each aggregate table: its model, and its grouping columns with the order
+# line paths they come from; every table also has orders, units and revenue.
+# SellerDailySales has its own grouping because an order holding two of a
+# seller's products counts once there, which no sum of product rows can give.
+_TABLES: tuple[tuple[type[Model], dict[str, str]], ...] = (
+    (
+        DailySales,
+        {
+            "product_id": "product_id",
+            "category_id": "product__category_id",
+            "seller_id": "product__seller_id",
+            "currency": "order__currency",
+        },
+    ),
+    (
+        SellerDailySales,
+        {"seller_id": "product__seller_id", "currency": "order__currency"},
+    ),
+)
+_FIGURES = ("orders", "units", "revenue")
 _AMOUNT = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -55,31 +73,21 @@ def _paid_lines(day: date) -> QuerySet[OrderItem]:
     ).exclude(order__status=OrderStatus.CANCELLED)
 
 
-def _figures() -> dict[str, Any]:
-    return {
-        "n_orders": Count("order_id", distinct=True),
-        "n_units": Sum("quantity"),
-        "amount": Sum(F("unit_price") * F("quantity"), output_field=_AMOUNT),
-    }
-
-
-def _computed_rows(day: date) -> set[Row]:
+def _computed_rows(day: date, groups: dict[str, str]) -> set[tuple[Any, ...]]:
+    """The day's rows as the orders table gives them, in the order of
+    ``groups`` then ``_FIGURES``."""
     lines = (
         _paid_lines(day)
-        .values(
-            "product_id",
-            "product__category_id",
-            "product__seller_id",
-            "order__currency",
+        .values(*groups.values())
+        .annotate(
+            n_orders=Count("order_id", distinct=True),
+            n_units=Sum("quantity"),
+            amount=Sum(F("unit_price") * F("quantity"), output_field=_AMOUNT),
         )
-        .annotate(**_figures())
     )
     return {
         (
-            line["product_id"],
-            line["product__category_id"],
-            line["product__seller_id"],
-            line["order__currency"],
+            *(line[path] for path in groups.values()),
             line["n_orders"],
             line["n_units"],
             line["amount"].quantize(Decimal("0.01")),
@@ -88,82 +96,23 @@ def _computed_rows(day: date) -> set[Row]:
     }
 
 
-def _computed_seller_rows(day: date) -> set[SellerRow]:
-    """Per seller and currency; ``orders`` counts each order once however
-    many of the seller's products it holds."""
-    lines = (
-        _paid_lines(day)
-        .values("product__seller_id", "order__currency")
-        .annotate(**_figures())
-    )
-    return {
-        (
-            line["product__seller_id"],
-            line["order__currency"],
-            line["n_orders"],
-            line["n_units"],
-            line["amount"].quantize(Decimal("0.01")),
-        )
-        for line in lines
-    }
+def _stored_rows(model: type[Model], day: date, columns: list[str]) -> set[tuple]:
+    return set(model.objects.filter(date=day).values_list(*columns))
 
 
-def _stored_rows(day: date) -> set[Row]:
-    return set(
-        DailySales.objects.filter(date=day).values_list(
-            "product_id",
-            "category_id",
-            "seller_id",
-            "currency",
-            "orders",
-            "units",
-            "revenue",
-        )
-    )
-
-
-def _stored_seller_rows(day: date) -> set[SellerRow]:
-    return set(
-        SellerDailySales.objects.filter(date=day).values_list(
-            "seller_id", "currency", "orders", "units", "revenue"
-        )
-    )
-
-
-def _day_replace(day: date, rows: set[Row], seller_rows: set[SellerRow]) -> None:
-    DailySales.objects.filter(date=day).delete()
-    DailySales.objects.bulk_create(
-        DailySales(
-            date=day,
-            product_id=row[0],
-            category_id=row[1],
-            seller_id=row[2],
-            currency=row[3],
-            orders=row[4],
-            units=row[5],
-            revenue=row[6],
-        )
-        for row in rows
-    )
-    SellerDailySales.objects.filter(date=day).delete()
-    SellerDailySales.objects.bulk_create(
-        SellerDailySales(
-            date=day,
-            seller_id=row[0],
-            currency=row[1],
-            orders=row[2],
-            units=row[3],
-            revenue=row[4],
-        )
-        for row in seller_rows
+def _day_replace(model: type[Model], day: date, columns: list[str], rows: set) -> None:
+    model.objects.filter(date=day).delete()
+    model.objects.bulk_create(
+        model(date=day, **dict(zip(columns, row, strict=True))) for row in rows
     )
 
 
 @transaction.atomic
 def sales_aggregate(*, dates: Iterable[date] | None = None) -> dict[str, Any]:
     """Rebuild the ``DailySales`` and ``SellerDailySales`` rows of these days
-    (default: yesterday and today) in one transaction; a day whose figures did
-    not change is not written, so a second run changes nothing and invalidates nothing.
+    (default: yesterday and today) in one transaction; a table whose figures
+    for the day did not change is not written, so a second run changes nothing
+    and invalidates nothing.
 
     Caches are invalidated on commit: the dashboards of the sellers whose
     rows changed, and the catalog's ``leaderboard`` namespace.
@@ -176,17 +125,19 @@ def sales_aggregate(*, dates: Iterable[date] | None = None) -> dict[str, Any]:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, day.toordinal()]
             )
-        stored, computed = _stored_rows(day), _computed_rows(day)
-        stored_sellers, computed_sellers = (
-            _stored_seller_rows(day),
-            _computed_seller_rows(day),
-        )
-        if stored == computed and stored_sellers == computed_sellers:
-            continue
-        sellers |= {row[2] for row in stored ^ computed}
-        sellers |= {row[0] for row in stored_sellers ^ computed_sellers}
-        _day_replace(day, computed, computed_sellers)
-        changed_days.append(day.isoformat())
+        changed = False
+        for model, groups in _TABLES:
+            columns = [*groups, *_FIGURES]
+            stored = _stored_rows(model, day, columns)
+            computed = _computed_rows(day, groups)
+            if stored == computed:
+                continue
+            at = columns.index("seller_id")
+            sellers |= {row[at] for row in stored ^ computed}
+            _day_replace(model, day, columns, computed)
+            changed = True
+        if changed:
+            changed_days.append(day.isoformat())
     if changed_days:
         seller_dashboard_invalidate(seller_ids=sellers)
         catalog_invalidate(namespaces=["leaderboard"])
