@@ -16,7 +16,7 @@ from io import BytesIO
 from typing import IO
 from xml.sax.saxutils import escape
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -173,17 +173,24 @@ def _holds(name: str, data: bytes) -> bool:
         return fh.read() == data
 
 
+def storage_replace(name: str, content: File) -> None:
+    """Save ``content`` under exactly ``name``, replacing a file already there
+    (a half-written earlier attempt). Storage would pick another name if one
+    appeared meanwhile: that copy is removed and RuntimeError raised, for the
+    job's retry to settle."""
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    saved = default_storage.save(name, content)
+    if saved != name:
+        default_storage.delete(saved)
+        raise RuntimeError(f"{name} was written concurrently")
+
+
 def invoice_store(*, name: str, data: bytes) -> None:
     """Write ``data`` under ``name``; an identical file is left alone and a
     different one (a half-written earlier attempt) replaced."""
-    if _holds(name, data):
-        return
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    saved = default_storage.save(name, ContentFile(data))
-    if saved != name:  # written concurrently; the retry settles it
-        default_storage.delete(saved)
-        raise RuntimeError(f"invoice {name} was written concurrently")
+    if not _holds(name, data):
+        storage_replace(name, ContentFile(data))
 
 
 def invoice_open(name: str) -> IO[bytes]:

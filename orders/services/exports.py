@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 import jobs
+from orders import invoices
 from orders.enums import OrderStatus
 from orders.models import OrderExport, OrderItem
 
@@ -225,12 +226,7 @@ def _write(name: str, lines: Iterable[tuple[Any, ...]]) -> int:
         text.flush()
         text.detach()  # keep ``raw`` open for the storage
         raw.seek(0)
-        if default_storage.exists(name):
-            default_storage.delete(name)
-        saved = default_storage.save(name, File(raw, name=name))
-    if saved != name:  # written concurrently by a lapsed attempt; retry settles it
-        default_storage.delete(saved)
-        raise RuntimeError(f"export {name} was written concurrently")
+        invoices.storage_replace(name, File(raw, name=name))
     return rows
 
 
