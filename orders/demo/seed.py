@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.db.models.functions import TruncDate
 from django.utils.text import slugify
 
 from accounts.models import User
@@ -106,13 +106,13 @@ def demo_seed(
     )
 
 
-def _paid_days() -> set[date]:
-    return {
-        timezone.localdate(paid_at)
-        for paid_at in Order.objects.filter(paid_at__isnull=False)
-        .values_list("paid_at", flat=True)
-        .iterator()
-    }
+def _paid_days() -> list[date]:
+    """The distinct payment days (``TIME_ZONE``), computed by the database."""
+    return list(
+        Order.objects.filter(paid_at__isnull=False)
+        .values_list(TruncDate("paid_at"), flat=True)
+        .distinct()
+    )
 
 
 def _demo_accounts() -> Q:
