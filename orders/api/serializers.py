@@ -8,6 +8,7 @@ from config.api.serializers import StrictSerializer
 from orders.countries import ISO_3166_ALPHA2
 from orders.enums import OrderStatus
 from orders.models import Order, OrderItem
+from orders.services.placement import Line, lines_merge
 
 MAX_LINES = 50
 MAX_QUANTITY = 100
@@ -58,10 +59,7 @@ class OrderCreateInput(StrictSerializer):
     shipping_address = ShippingAddressInput()
 
     def validate_items(self, value: list[dict[str, int]]) -> list[dict[str, int]]:
-        totals: dict[int, int] = {}
-        for line in value:
-            pid = line["product_id"]
-            totals[pid] = totals.get(pid, 0) + line["quantity"]
+        totals = lines_merge([Line(**line) for line in value])
         if any(quantity > MAX_QUANTITY for quantity in totals.values()):
             raise serializers.ValidationError(
                 f"At most {MAX_QUANTITY} units of one product per order."
