@@ -132,9 +132,8 @@ def order_cancel(*, order_id: int, actor: User | None) -> Order:
             idempotency_key=f"order-{order.pk}-refund",
         )
         fields.append("refund_id")
-    quantities: dict[int, int] = {}
-    for product_id, quantity in order.items.values_list("product_id", "quantity"):
-        quantities[product_id] = quantities.get(product_id, 0) + quantity
+    # One line per product (order_item_one_line_per_product): nothing to merge.
+    quantities = dict(order.items.values_list("product_id", "quantity"))
     if quantities:
         stock_return(quantities=quantities)
     order.status = S.CANCELLED
