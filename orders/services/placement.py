@@ -66,8 +66,9 @@ def _products(quantities: dict[int, int]) -> dict[int, Product]:
     }
 
 
-def _products_check(quantities: dict[int, int], products: dict[int, Product]) -> None:
-    """ProductUnavailable (missing or inactive), then MixedCurrency."""
+def _products_check(quantities: dict[int, int], products: dict[int, Product]) -> str:
+    """ProductUnavailable (missing or inactive), then MixedCurrency; returns
+    the order's one currency."""
     for product_id in sorted(quantities):
         product = products.get(product_id)
         if product is None or not product.is_active:
@@ -75,6 +76,7 @@ def _products_check(quantities: dict[int, int], products: dict[int, Product]) ->
     currencies = {products[pk].currency for pk in quantities}
     if len(currencies) > 1:
         raise MixedCurrency(currencies=sorted(currencies))
+    return currencies.pop()
 
 
 @transaction.atomic
@@ -99,8 +101,7 @@ def order_create(
     # names read now are those at the take. A check failing here rolls the
     # take back with the rest.
     products = _products(quantities)
-    _products_check(quantities, products)
-    currencies = {products[pk].currency for pk in quantities}
+    currency = _products_check(quantities, products)
 
     subtotal = sum(
         (products[pk].price * quantity for pk, quantity in quantities.items()),
@@ -114,7 +115,7 @@ def order_create(
         subtotal=subtotal,
         shipping=shipping,
         total=subtotal + shipping,
-        currency=currencies.pop(),
+        currency=currency,
         shipping_address=shipping_address,
     )
     items = OrderItem.objects.bulk_create(

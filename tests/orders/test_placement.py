@@ -5,6 +5,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product
@@ -161,6 +163,22 @@ def test_post_answers_201_in_api_md_shape(buyer_client, mug):
         "created_at": body["created_at"],
     }
     assert body["created_at"].endswith("Z") or "+" in body["created_at"]
+
+
+def test_the_201_body_is_rendered_without_reading_the_order_back(buyer_client, mug):
+    # the lines placement wrote are the ones rendered: no SELECT of them
+    with CaptureQueriesContext(connection) as queries:
+        response = place(buyer_client, order_body((mug, 1)))
+
+    assert response.status_code == 201, response.content
+    assert response.json()["items"][0]["product_id"] == mug.pk
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert any(sql.startswith('INSERT INTO "orders_orderitem"') for sql in statements)
+    assert not [
+        sql
+        for sql in statements
+        if sql.startswith("SELECT") and '"orders_orderitem"' in sql
+    ]
 
 
 def test_post_short_stock_is_409_naming_the_product(buyer_client, mug):
