@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.core.cache import cache
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import ActivityEvent
@@ -26,19 +26,28 @@ LEADERBOARD_SIZE = 50
 TOP_CUSTOMERS = 10
 
 
+def _items() -> Prefetch:
+    return Prefetch("items", queryset=OrderItem.objects.order_by("pk"))
+
+
 def _with_items(orders: QuerySet[Order]) -> QuerySet[Order]:
-    return orders.prefetch_related(
-        Prefetch("items", queryset=OrderItem.objects.order_by("pk"))
-    )
+    return orders.prefetch_related(_items())
 
 
-def order_get_for_user(*, order_id: int, user: Any) -> Order | None:
+def order_get_for_user(*, order_id: int, user: Any, items: bool = True) -> Order | None:
     """The order if ``user`` owns it or is staff; None otherwise (a 404: other
-    people's orders are never acknowledged)."""
+    people's orders are never acknowledged). ``items=False`` leaves its lines
+    unread, for a caller that only checks access."""
     orders = Order.objects.filter(pk=order_id)
     if not user.is_staff:
         orders = orders.filter(user=user)
-    return _with_items(orders).first()
+    return (_with_items(orders) if items else orders).first()
+
+
+def order_items_attach(order: Order) -> Order:
+    """``order`` with its lines read in, in the order the other reads give."""
+    prefetch_related_objects([order], _items())
+    return order
 
 
 def order_invoice_open(*, order: Order) -> IO[bytes]:

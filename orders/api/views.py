@@ -35,15 +35,21 @@ class OrdersApi(PrivateApi):
     permission_classes = [IsAuthenticated]
     parser_classes = [StrictJSONParser]
 
-    def order_or_404(self, request: Request, order_id: int) -> Order:
-        order = selectors.order_get_for_user(order_id=order_id, user=request.user)
+    def order_or_404(
+        self, request: Request, order_id: int, *, items: bool = False
+    ) -> Order:
+        """The caller's order (any order for staff); ``items`` reads its lines."""
+        order = selectors.order_get_for_user(
+            order_id=order_id, user=request.user, items=items
+        )
         if order is None:
             raise Http404
         return order
 
-    def respond(self, order_id: int) -> Response:
-        order = selectors.order_get_for_user(order_id=order_id, user=self.request.user)
-        return Response(s.OrderOutput(order).data)
+    def respond(self, order: Order) -> Response:
+        """The order as the service returned it (its locked, changed copy),
+        with its lines read once."""
+        return Response(s.OrderOutput(selectors.order_items_attach(order)).data)
 
 
 class OrderPagination(CursorPagination):
@@ -114,7 +120,8 @@ class OrderCollectionApi(OrderListApi, OrderCreateApi):
 class OrderDetailApi(OrdersApi):
     @extend_schema(responses=s.OrderOutput)
     def get(self, request: Request, order_id: int) -> Response:
-        return Response(s.OrderOutput(self.order_or_404(request, order_id)).data)
+        order = self.order_or_404(request, order_id, items=True)
+        return Response(s.OrderOutput(order).data)
 
 
 class OrderPayApi(OrdersApi):
@@ -124,16 +131,18 @@ class OrderPayApi(OrdersApi):
         if order.user_id != request.user.pk:
             raise PermissionDenied("Only the buyer can pay for an order.")
         data = self.input(s.OrderPayInput, request)
-        services.order_pay(order_id=order.pk, card_token=data["card_token"])
-        return self.respond(order.pk)
+        return self.respond(
+            services.order_pay(order_id=order.pk, card_token=data["card_token"])
+        )
 
 
 class OrderCancelApi(OrdersApi):
     @extend_schema(request=None, responses=s.OrderOutput)
     def post(self, request: Request, order_id: int) -> Response:
         order = self.order_or_404(request, order_id)
-        services.order_cancel(order_id=order.pk, actor=request.user)
-        return self.respond(order.pk)
+        return self.respond(
+            services.order_cancel(order_id=order.pk, actor=request.user)
+        )
 
 
 class OrderStatusApi(OrdersApi):
@@ -143,13 +152,13 @@ class OrderStatusApi(OrdersApi):
     def post(self, request: Request, order_id: int) -> Response:
         order = self.order_or_404(request, order_id)
         data = self.input(s.OrderStatusInput, request)
-        services.order_status_set(
+        changed = services.order_status_set(
             order_id=order.pk,
             status=data["status"],
             tracking_number=data["tracking_number"],
             actor=request.user,
         )
-        return self.respond(order.pk)
+        return self.respond(changed)
 
 
 class OrderInvoiceApi(OrdersApi):

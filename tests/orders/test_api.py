@@ -99,6 +99,8 @@ def test_only_the_owner_pays(order, buyer_client, staff_client):
     assert (paid.status_code, paid["Cache-Control"]) == (200, NO_STORE)
     assert paid.json()["status"] == "paid"
     assert paid.json()["paid_at"] is not None
+    # the answer is the order as stored, lines included
+    assert paid.json() == buyer_client.get(url(order)).json()
     again = buyer_client.post(url(order, "pay"), body, format="json")
     assert (again.status_code, again.json()["code"]) == (409, "invalid_transition")
 
@@ -135,6 +137,7 @@ def test_owner_and_staff_cancel_others_get_404(order, buyer, mug, staff_client):
 
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
+    assert response.json() == client_for(buyer).get(url(order)).json()
     again = staff_client.post(url(order, "cancel"))
     assert (again.status_code, again.json()["code"]) == (409, "invalid_transition")
     second = services.order_create(
