@@ -88,11 +88,32 @@ def email_render(*, template: str, context: dict[str, Any]) -> tuple[str, str, s
     return " ".join(subject.split()), text, html
 
 
-def message_id_for(job: JobRecord) -> str:
+def message_id(local_part: str) -> str:
+    """``<local_part@sender's domain>``: the same for every attempt at one
+    message, so a resend after a crash is recognisably the same email."""
     domain = (
         parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "bazaar.local"
     )
-    return f"<{job.pk}@{domain}>"
+    return f"<{local_part}@{domain}>"
+
+
+def message_id_for(job: JobRecord) -> str:
+    return message_id(str(job.pk))
+
+
+def email_log_for(job: JobRecord) -> EmailLog:
+    """The log row of an email job (``on_enqueue`` made it; a job enqueued
+    before that hook existed gets one now)."""
+    log, _ = EmailLog.objects.get_or_create(
+        job=job,
+        defaults={
+            "user_id": job.user_id,
+            "recipient": job.payload["to"],
+            "template": job.payload["template"],
+            "message_id": message_id_for(job),
+        },
+    )
+    return log
 
 
 def email_log_create(job: JobRecord) -> None:
@@ -130,15 +151,7 @@ def email_log_send(log: EmailLog, message: EmailMessage) -> None:
 
 def email_deliver(*, job: JobRecord) -> dict[str, Any]:
     """Send the email of ``job``; idempotent once it has been sent."""
-    log, _ = EmailLog.objects.get_or_create(
-        job=job,
-        defaults={
-            "user_id": job.user_id,
-            "recipient": job.payload["to"],
-            "template": job.payload["template"],
-            "message_id": message_id_for(job),
-        },
-    )
+    log = email_log_for(job)
     if log.status == EmailStatus.SENT:
         return {"email_log_id": log.pk, "already_sent": True}
     subject, text, html = email_render(

@@ -9,7 +9,6 @@ unique id is what makes a batch that runs twice send nobody twice.
 """
 
 from datetime import datetime
-from email.utils import parseaddr
 from functools import lru_cache
 from typing import Any
 
@@ -27,7 +26,7 @@ from accounts.exceptions import CampaignNotDraft
 from accounts.models import Campaign, CampaignBatch, User
 from accounts.unsubscribe import unsubscribe_token
 from jobs.enums import EmailStatus
-from jobs.mail import email_log_send, email_render
+from jobs.mail import email_log_send, email_render, message_id
 from jobs.models import EmailLog
 
 logger = structlog.get_logger("bazaar.campaigns")
@@ -128,10 +127,7 @@ def campaign_fan_out(*, campaign_id: int) -> dict[str, Any]:
 
 
 def _message_id(*, campaign_id: int, user_id: int) -> str:
-    domain = (
-        parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "bazaar.local"
-    )
-    return f"<campaign-{campaign_id}-{user_id}@{domain}>"
+    return message_id(f"campaign-{campaign_id}-{user_id}")
 
 
 def campaign_message(

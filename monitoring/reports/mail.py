@@ -17,8 +17,8 @@ from django.core.mail.message import SafeMIMEMultipart
 
 from jobs.enums import EmailStatus
 from jobs.exceptions import PermanentJobError
-from jobs.mail import email_log_send, email_render, message_id_for
-from jobs.models import EmailLog, JobRecord
+from jobs.mail import email_log_for, email_log_send, email_render
+from jobs.models import JobRecord
 from monitoring.models import Report
 from monitoring.reports.charts import report_charts
 from monitoring.reports.render import report_context, report_csv, report_csv_name
@@ -57,14 +57,7 @@ class RelatedEmail(EmailMultiAlternatives):
 
 def report_email_deliver(*, job: JobRecord) -> dict[str, Any]:
     """Send the report of ``job`` to its address; idempotent once sent."""
-    log, _ = EmailLog.objects.get_or_create(
-        job=job,
-        defaults={
-            "recipient": job.payload["to"],
-            "template": job.payload["template"],
-            "message_id": message_id_for(job),
-        },
-    )
+    log = email_log_for(job)
     if log.status == EmailStatus.SENT:
         return {"email_log_id": log.pk, "already_sent": True}
     report = Report.objects.filter(pk=job.payload["report_id"]).first()
