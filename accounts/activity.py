@@ -24,12 +24,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_redis import get_redis_connection
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts.models import ActivityEvent, User
 from accounts.tokens import AccessToken
 from config.redis_breaker import breaker
+from config.redis_flush import flush_claim
 from monitoring.metrics import ACTIVITY_EVENTS
 
 logger = structlog.get_logger("bazaar.accounts.activity")
@@ -130,22 +131,6 @@ def activity_flush(
         return _flush(client, batch, resolve_slugs or (lambda slugs: {}))
     finally:
         lock.release()
-
-
-def flush_claim(client: Any, key: str, flushing_key: str) -> bool:
-    """Set ``key`` aside as ``flushing_key`` for a flush; False if there is
-    nothing to flush. What is recorded meanwhile lands in a fresh ``key`` for
-    the next flush, and a ``flushing_key`` left by a flush that died is taken
-    up as it is. Shared by this queue and the product views counter."""
-    if client.exists(flushing_key):
-        return True
-    try:
-        client.rename(key, flushing_key)
-    except ResponseError as exc:
-        if "no such key" in str(exc).lower():
-            return False
-        raise
-    return True
 
 
 def _flush(client: Any, batch: int, resolve_slugs: SlugResolver) -> dict[str, int]:

@@ -14,15 +14,11 @@ from django.http import HttpRequest
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
-from accounts.activity import (
-    Activity,
-    activity_record,
-    activity_viewer_id,
-    flush_claim,
-)
+from accounts.activity import Activity, activity_record, activity_viewer_id
 from accounts.enums import ActivityKind
 from catalog import cache
 from catalog.selectors import product_ids_by_slug
+from config.redis_flush import flush_claim
 
 logger = structlog.get_logger("bazaar.catalog.popularity")
 
