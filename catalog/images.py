@@ -19,11 +19,11 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import ExifTags, Image, ImageCms
 
 from catalog.exceptions import ImageInvalid, ImageTooLarge
+from config.storage import storage_write
 
 # Longest side of each variant in pixels, largest first; never upscaled.
 VARIANTS = (("full", 1600), ("card", 600), ("thumbnail", 200))
@@ -303,13 +303,6 @@ def variant_urls(*, product_id: int, key: str) -> list[str]:
     ]
 
 
-def _holds(name: str, data: bytes) -> bool:
-    if not default_storage.exists(name):
-        return False
-    with default_storage.open(name, "rb") as fh:
-        return fh.read() == data
-
-
 def variants_store(
     variants: Sequence[Variant], *, product_id: int, key: str
 ) -> list[dict[str, Any]]:
@@ -322,13 +315,7 @@ def variants_store(
     stored = []
     for variant in variants:
         name = variant_name(product_id=product_id, key=key, size=variant.size)
-        if not _holds(name, variant.data):
-            if default_storage.exists(name):
-                default_storage.delete(name)
-            saved = default_storage.save(name, ContentFile(variant.data))
-            if saved != name:  # someone wrote it in between; the retry settles it
-                default_storage.delete(saved)
-                raise RuntimeError(f"variant {name} was written concurrently")
+        storage_write(name, variant.data)
         stored.append(
             {
                 "size": variant.size,

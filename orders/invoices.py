@@ -16,7 +16,6 @@ from io import BytesIO
 from typing import IO
 from xml.sax.saxutils import escape
 
-from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -25,6 +24,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from config.storage import storage_write
 
 INVOICE_DIR = "invoices"
 _HASH_SALT = "orders.invoices"
@@ -166,31 +167,10 @@ def invoice_name(*, order_id: int, number: str, data: bytes) -> str:
     return f"{INVOICE_DIR}/{order_id}/{number}-{digest}.pdf"
 
 
-def _holds(name: str, data: bytes) -> bool:
-    if not default_storage.exists(name):
-        return False
-    with default_storage.open(name, "rb") as fh:
-        return fh.read() == data
-
-
-def storage_replace(name: str, content: File) -> None:
-    """Save ``content`` under exactly ``name``, replacing a file already there
-    (a half-written earlier attempt). Storage would pick another name if one
-    appeared meanwhile: that copy is removed and RuntimeError raised, for the
-    job's retry to settle."""
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    saved = default_storage.save(name, content)
-    if saved != name:
-        default_storage.delete(saved)
-        raise RuntimeError(f"{name} was written concurrently")
-
-
 def invoice_store(*, name: str, data: bytes) -> None:
     """Write ``data`` under ``name``; an identical file is left alone and a
     different one (a half-written earlier attempt) replaced."""
-    if not _holds(name, data):
-        storage_replace(name, ContentFile(data))
+    storage_write(name, data)
 
 
 def invoice_open(name: str) -> IO[bytes]:

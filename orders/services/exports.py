@@ -12,7 +12,7 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 import jobs
-from orders import invoices
+from config.dates import days_bounds
+from config.storage import storage_replace
 from orders.enums import OrderStatus
 from orders.models import OrderExport, OrderItem
 
@@ -145,16 +146,12 @@ def export_filename(export: OrderExport) -> str:
     return f"orders-{export.date_from}-{export.date_to}{status}.csv"
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def _lines(export: OrderExport) -> Iterator[tuple[Any, ...]]:
     """The export's order lines in (order created_at, order, line) order,
     streamed from a server-side cursor."""
+    start, end = days_bounds(export.date_from, export.date_to)
     lines = OrderItem.objects.filter(
-        order__created_at__gte=_day_start(export.date_from),
-        order__created_at__lt=_day_start(export.date_to + timedelta(days=1)),
+        order__created_at__gte=start, order__created_at__lt=end
     )
     if export.status:
         lines = lines.filter(order__status=export.status)
@@ -226,7 +223,7 @@ def _write(name: str, lines: Iterable[tuple[Any, ...]]) -> int:
         text.flush()
         text.detach()  # keep ``raw`` open for the storage
         raw.seek(0)
-        invoices.storage_replace(name, File(raw, name=name))
+        storage_replace(name, File(raw, name=name))
     return rows
 
 
