@@ -3,7 +3,7 @@ orders, the lines a seller sold, and the sales figures (from ``DailySales``
 only, never a scan of orders)."""
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import ActivityEvent
 from catalog.enums import Currency
 from catalog.models import Category, Product
+from config.dates import days_bounds
 from orders import invoices
 from orders.cache import DASHBOARD_TTL, seller_dashboard_key
 from orders.enums import OrderStatus
@@ -214,8 +215,7 @@ def customer_insights(
     earlier ones included) and their share, and the top customers by spend.
     ``active_users`` counts the users with any activity event in the window.
     """
-    start = timezone.make_aware(datetime.combine(first, time.min))
-    end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
+    start, end = days_bounds(first, last)
     sales = Order.objects.filter(paid_at__isnull=False).exclude(
         status=OrderStatus.CANCELLED
     )

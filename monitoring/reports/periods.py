@@ -1,9 +1,10 @@
 """Report periods: whole days in ``TIME_ZONE``; weeks are ISO weeks."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+from config.dates import days_bounds
 from monitoring.models import ReportKind
 
 WEEKLY_KINDS = frozenset({ReportKind.WEEKLY_SALES, ReportKind.CUSTOMERS})
@@ -28,9 +29,7 @@ def report_default_day(*, kind: str, today: date | None = None) -> date:
 
 def period_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """Aware ``[start, end)`` of whole days ``first`` to ``last``."""
-    start = timezone.make_aware(datetime.combine(first, time.min))
-    end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
-    return start, end
+    return days_bounds(first, last)
 
 
 def period_days(first: date, last: date) -> list[date]:

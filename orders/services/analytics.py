@@ -8,7 +8,7 @@ debounced job, so a burst of sales costs one run per day.
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 import jobs
 from catalog.cache import catalog_invalidate
+from config.dates import days_bounds
 from orders.cache import seller_dashboard_invalidate
 from orders.enums import OrderStatus
 from orders.models import DailySales, Order, OrderItem, SellerDailySales
@@ -60,14 +61,8 @@ def sales_default_dates(*, now: datetime | None = None) -> list[date]:
     return [today - timedelta(days=1), today]
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
-    return start, end
-
-
 def _paid_lines(day: date) -> QuerySet[OrderItem]:
-    start, end = _day_bounds(day)
+    start, end = days_bounds(day)
     return OrderItem.objects.filter(
         order__paid_at__gte=start, order__paid_at__lt=end
     ).exclude(order__status=OrderStatus.CANCELLED)

@@ -1,8 +1,8 @@
-from datetime import datetime, time
+from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from config.dates import day_start
 from jobs.enums import JobStatus
 from jobs.models import JobRecord
 from jobs.services import jobs_retry
@@ -24,7 +24,6 @@ class Command(BaseCommand):
                 day = datetime.strptime(options["since"], "%Y-%m-%d").date()
             except ValueError as exc:
                 raise CommandError("--since takes a date as YYYY-MM-DD") from exc
-            start = timezone.make_aware(datetime.combine(day, time.min))
-            failed = failed.filter(created_at__gte=start)
+            failed = failed.filter(created_at__gte=day_start(day))
         count = jobs_retry(job_ids=list(failed.values_list("pk", flat=True)))
         self.stdout.write(f"{count} failed job(s) queued again")

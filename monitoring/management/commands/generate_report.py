@@ -1,20 +1,13 @@
 """``manage.py generate_report``: any report, on demand (as the scheduled job)."""
 
-from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
+from config.dates import iso_date
 from monitoring.models import ReportKind
 from monitoring.reports.services import report_generate
-
-
-def _iso_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"not an ISO date: {value!r}") from None
 
 
 class Command(BaseCommand):
@@ -27,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--kind", required=True, choices=ReportKind.values)
-        parser.add_argument("--date", type=_iso_date, dest="day", metavar="YYYY-MM-DD")
+        parser.add_argument("--date", type=iso_date, dest="day", metavar="YYYY-MM-DD")
         parser.add_argument("--email", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -6,14 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from config.dates import iso_date
 from orders.services import sales_aggregate
-
-
-def _iso_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"not an ISO date: {value!r}") from None
 
 
 class Command(BaseCommand):
@@ -24,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         group = parser.add_mutually_exclusive_group()
-        group.add_argument("--date", type=_iso_date, action="append", dest="dates")
+        group.add_argument("--date", type=iso_date, action="append", dest="dates")
         group.add_argument("--days", type=int)
 
     def handle(self, *args: Any, **options: Any) -> None:

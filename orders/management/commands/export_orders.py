@@ -2,11 +2,11 @@
 or built right here with ``--inline``."""
 
 import time
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.dates import iso_date
 from jobs.enums import LIVE_STATUSES, JobStatus
 from jobs.models import JobRecord
 from jobs.runner import run_job_inline
@@ -17,13 +17,6 @@ from orders.services import ExportRangeInvalid, order_export_request
 POLL_SECONDS = 0.5
 
 
-def _iso_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"not an ISO date (YYYY-MM-DD): {value!r}") from None
-
-
 class Command(BaseCommand):
     help = (
         "Export the lines of orders created from --from to --to (whole days in "
@@ -32,8 +25,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--from", dest="date_from", type=_iso_date, required=True)
-        parser.add_argument("--to", dest="date_to", type=_iso_date, required=True)
+        parser.add_argument("--from", dest="date_from", type=iso_date, required=True)
+        parser.add_argument("--to", dest="date_to", type=iso_date, required=True)
         parser.add_argument("--status", choices=OrderStatus.values)
         parser.add_argument(
             "--force", action="store_true", help="run now, not in the off-peak window"
