@@ -16,23 +16,16 @@ from accounts import selectors, services
 from accounts.api import notification_serializers as s
 from accounts.api.views import PrivateApi, PublicApi
 from accounts.preferences import preferences_as_dict
-from config.api.pagination import CursorPagination
-
-
-class NotificationPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
+from config.api.pagination import NewestFirstPagination
 
 
 class NotificationListApi(PrivateApi):
-    pagination_class = NotificationPagination
+    pagination_class = NewestFirstPagination
 
     @extend_schema(responses=s.NotificationOutput(many=True))
     def get(self, request: Request) -> Response:
         notifications = selectors.notification_list_for_user(user=request.user)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(notifications, request, view=self)
-        data = s.NotificationOutput(page, many=True).data
-        return paginator.get_paginated_response(data)
+        return self.paginated(notifications, s.NotificationOutput)
 
 
 class NotificationUnreadCountApi(PrivateApi):

@@ -15,7 +15,7 @@ from accounts.authentication import session_id_of
 from accounts.client import client_from_request
 from accounts.exceptions import AuthError, FieldErrors, Throttled
 from config.api import views as config_views
-from config.api.pagination import CursorPagination
+from config.api.pagination import NewestFirstPagination
 
 NO_CONTENT = OpenApiResponse(description="No content")
 ACCEPTED = OpenApiResponse(description="Accepted (whatever the email)")
@@ -123,21 +123,14 @@ class LogoutAllApi(PrivateApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SessionPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-
-
 class SessionListApi(PrivateApi):
-    pagination_class = SessionPagination
+    pagination_class = NewestFirstPagination
 
     @extend_schema(responses=s.SessionOutput(many=True))
     def get(self, request: Request) -> Response:
         sessions = selectors.session_list_for_user(user=request.user, now=clock.now())
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(sessions, request, view=self)
         context = {"session_id": session_id_of(request)}
-        data = s.SessionOutput(page, many=True, context=context).data
-        return paginator.get_paginated_response(data)
+        return self.paginated(sessions, s.SessionOutput, context=context)
 
 
 class SessionRevokeApi(PrivateApi):

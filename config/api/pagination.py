@@ -10,3 +10,9 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = "-id"
+
+
+class NewestFirstPagination(CursorPagination):
+    """Rows with a ``created_at``, newest first (id breaks ties)."""
+
+    ordering = ("-created_at", "-id")

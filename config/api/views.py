@@ -24,6 +24,16 @@ class BaseApi(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def paginated(
+        self, rows: Any, serializer_class: type, **serializer_options: Any
+    ) -> Response:
+        """One page of ``rows`` (per ``pagination_class`` and the query
+        string), serialized, with its ``next``/``previous`` links."""
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(rows, self.request, view=self)
+        data = serializer_class(page, many=True, **serializer_options).data
+        return paginator.get_paginated_response(data)
+
 
 class PrivateApi(BaseApi):
     """User data: never stored by a browser or a shared cache (API.md)."""

@@ -138,11 +138,7 @@ class FailedJobListApi(StaffApi):
         query = s.FailedJobsInput(data=request.query_params)
         query.is_valid(raise_exception=True)
         jobs = selectors.failed_job_list(job_type=query.validated_data.get("type"))
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(jobs, request, view=self)
-        return paginator.get_paginated_response(
-            s.FailedJobDetailOutput(page, many=True).data
-        )
+        return self.paginated(jobs, s.FailedJobDetailOutput)
 
 
 class DetailedHealthApi(StaffApi):

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api.pagination import CursorPagination
+from config.api.pagination import CursorPagination, NewestFirstPagination
 from config.api.parsers import StrictJSONParser
 from config.api.views import PrivateApi
 from orders import selectors, services
@@ -52,14 +52,6 @@ class OrdersApi(PrivateApi):
         return Response(s.OrderOutput(selectors.order_items_attach(order)).data)
 
 
-class OrderPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-
-
-class SellerLinePagination(CursorPagination):
-    ordering = "-id"
-
-
 def render_order(order: Order) -> dict[str, Any]:
     """The 201 body, as plain JSON (it is stored for replays), from the order
     as placement left it (its lines attached), without reading it back."""
@@ -76,14 +68,12 @@ def _idempotency_key(request: Request) -> str:
 
 
 class OrderListApi(OrdersApi):
-    pagination_class = OrderPagination
+    pagination_class = NewestFirstPagination
 
     @extend_schema(responses=s.OrderOutput(many=True))
     def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
         orders = selectors.order_list_for_user(user=request.user)
-        page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(s.OrderOutput(page, many=True).data)
+        return self.paginated(orders, s.OrderOutput)
 
 
 class OrderCreateApi(OrdersApi):
@@ -195,16 +185,12 @@ class OrderInvoiceApi(OrdersApi):
 
 class SellerOrderListApi(OrdersApi):
     permission_classes = [IsSeller]
-    pagination_class = SellerLinePagination
+    pagination_class = CursorPagination  # newest line first (id)
 
     @extend_schema(responses=s.SellerOrderLineOutput(many=True))
     def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
         lines = selectors.seller_order_lines(seller=request.user)
-        page = paginator.paginate_queryset(lines, request, view=self)
-        return paginator.get_paginated_response(
-            s.SellerOrderLineOutput(page, many=True).data
-        )
+        return self.paginated(lines, s.SellerOrderLineOutput)
 
 
 class SellerDashboardApi(OrdersApi):
