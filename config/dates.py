@@ -1,9 +1,9 @@
 """Whole days in ``TIME_ZONE``: where a day starts and ends as aware
 datetimes (for ``[start, end)`` filters), and dates as command arguments."""
 
+import argparse
 from datetime import date, datetime, time, timedelta
 
-from django.core.management.base import CommandError
 from django.utils import timezone
 
 
@@ -19,8 +19,11 @@ def days_bounds(first: date, last: date | None = None) -> tuple[datetime, dateti
 
 
 def iso_date(value: str) -> date:
-    """A management command's ``type=`` for YYYY-MM-DD arguments."""
+    """A management command's ``type=`` for YYYY-MM-DD arguments: a bad
+    value is a usage error (the command's own message, no traceback)."""
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"not an ISO date (YYYY-MM-DD): {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"not an ISO date (YYYY-MM-DD): {value!r}"
+        ) from None
