@@ -1,10 +1,16 @@
 """The orders API: who may do what, status codes, shapes, caching headers."""
 
+from decimal import Decimal
+
 import pytest
+from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from orders import services
+from orders.api.serializers import OrderItemOutput, OrderOutput
 from orders.models import Order
+from orders.selectors import order_items_attach
 from orders.services import Line
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 from tests.orders.conftest import ADDRESS, client_for, order_body, place
@@ -249,3 +255,35 @@ def test_non_json_bodies_are_refused_without_a_500(buyer_client):
     )
     assert broken.status_code == 400
     assert place(buyer_client, [1, 2], key="list").status_code == 400
+
+
+def test_hand_written_order_rendering_matches_drfs_generic_one(buyer, mug, seller):
+    """OrderOutput writes its fields out by hand for speed; DRF's own
+    ModelSerializer rendering of the same declared fields must agree, for a
+    fresh order, one read back, and a paid, shipped one with two lines."""
+    other = ProductFactory(seller=seller, price=Decimal("0.10"), stock=9)
+    fresh = services.order_create(
+        user=buyer, lines=[Line(mug.pk, 2), Line(other.pk, 3)], shipping_address=ADDRESS
+    )
+    shipped = Order.objects.get(pk=fresh.pk)
+    shipped.paid_at = timezone.now()
+    shipped.cancelled_at = timezone.now()
+    shipped.tracking_number = "1Z999"
+    shipped.save()
+
+    def generic(order: Order) -> dict:
+        class Lines(OrderItemOutput):
+            to_representation = serializers.ModelSerializer.to_representation
+
+        class Generic(OrderOutput):
+            items = Lines(many=True, read_only=True)
+            to_representation = serializers.ModelSerializer.to_representation
+
+        return Generic(order).data
+
+    for order in (fresh, order_items_attach(Order.objects.get(pk=fresh.pk)), shipped):
+        fast = OrderOutput(order).data
+        assert fast == generic(order)
+        assert list(fast) == list(generic(order))
+        assert len(fast["items"]) == 2
+    assert OrderOutput(shipped).data["paid_at"].endswith("Z")
