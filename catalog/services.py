@@ -10,6 +10,7 @@ import secrets
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -441,11 +442,22 @@ _STOCK_UPDATE = """
                WHEN stock < %(threshold)s AND stock + %(delta)s >= %(threshold)s
                THEN NULL ELSE low_stock_alerted_at END
      WHERE id = %(id)s AND stock + %(delta)s >= 0 {active}
- RETURNING stock - %(delta)s, stock, slug
+ RETURNING stock - %(delta)s, stock, slug, name, price, currency
 """
 
 
-def _stock_apply(quantities: dict[int, int], sign: int) -> dict[int, int]:
+@dataclass(frozen=True)
+class StockTaken:
+    """A product as its stock take left it: what an order line needs of it,
+    read by the UPDATE that took the units (no second query)."""
+
+    stock: int
+    name: str
+    price: Decimal
+    currency: str
+
+
+def _stock_apply(quantities: dict[int, int], sign: int) -> dict[int, StockTaken]:
     """One conditional UPDATE per product, in id order (two orders over the
     same products never deadlock): the row lock, the check and the write in
     a single statement. Several products share a savepoint, so a shortage on
@@ -453,6 +465,7 @@ def _stock_apply(quantities: dict[int, int], sign: int) -> dict[int, int]:
     ids = sorted(quantities)
     sql = _STOCK_UPDATE.format(active="AND is_active" if sign < 0 else "")
     rows = []
+    taken: dict[int, StockTaken] = {}
     savepoint = transaction.atomic() if len(ids) > 1 else nullcontext()
     with savepoint, connection.cursor() as cursor:
         for pk in ids:
@@ -475,27 +488,35 @@ def _stock_apply(quantities: dict[int, int], sign: int) -> dict[int, int]:
                 if available is None:
                     raise InsufficientStock(product_id=pk)
                 raise InsufficientStock(product_id=pk, available=available)
-            before, after, slug = row
+            before, after, slug, name, price, currency = row
             rows.append((pk, before, after, slug))
+            taken[pk] = StockTaken(after, name, price, currency)
             _low_stock_queue(product_id=pk, before=before, after=after)
     _stock_crossed_zero(rows)
-    return {pk: after for pk, _, after, _ in rows}
+    return taken
 
 
-def stock_take(*, quantities: dict[int, int]) -> dict[int, int]:
-    """Take ``quantities`` (product id → units) from stock, all or nothing, in
-    the caller's transaction; ``InsufficientStock`` names the first product
-    short. Returns the new stock per product."""
+def stock_take_lines(*, quantities: dict[int, int]) -> dict[int, StockTaken]:
+    """Take ``quantities`` (product id → units) from active products' stock,
+    all or nothing, in the caller's transaction; ``InsufficientStock`` names
+    the first product short (or missing, or inactive). Returns each product's
+    new stock, name, price and currency as of the take: its row stays locked
+    until commit, so they are what the order is sold at."""
     if any(quantity <= 0 for quantity in quantities.values()):
         raise ValueError("quantities must be positive")
     return _stock_apply(quantities, -1)
+
+
+def stock_take(*, quantities: dict[int, int]) -> dict[int, int]:
+    """``stock_take_lines`` for callers that need only the new stock."""
+    return {pk: t.stock for pk, t in stock_take_lines(quantities=quantities).items()}
 
 
 def stock_return(*, quantities: dict[int, int]) -> dict[int, int]:
     """Put units back (a cancelled or expired order), inactive products too."""
     if any(quantity <= 0 for quantity in quantities.values()):
         raise ValueError("quantities must be positive")
-    return _stock_apply(quantities, +1)
+    return {pk: t.stock for pk, t in _stock_apply(quantities, +1).items()}
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from accounts.models import User
 from accounts.services import notify
 from catalog.exceptions import InsufficientStock
 from catalog.models import Product
-from catalog.services import stock_take
+from catalog.services import StockTaken, stock_take_lines
 from jobs.enums import Priority
 from jobs.mail import email_payload
 from monitoring import metrics
@@ -66,14 +66,17 @@ def _products(quantities: dict[int, int]) -> dict[int, Product]:
     }
 
 
-def _products_check(quantities: dict[int, int], products: dict[int, Product]) -> str:
-    """ProductUnavailable (missing or inactive), then MixedCurrency; returns
-    the order's one currency."""
+def _products_check(quantities: dict[int, int], products: dict[int, Product]) -> None:
+    """ProductUnavailable (missing or inactive), then MixedCurrency."""
     for product_id in sorted(quantities):
         product = products.get(product_id)
         if product is None or not product.is_active:
             raise ProductUnavailable(product_id=product_id)
-    currencies = {products[pk].currency for pk in quantities}
+    _one_currency({product.currency for product in products.values()})
+
+
+def _one_currency(currencies: set[str]) -> str:
+    """The order's currency, or MixedCurrency."""
     if len(currencies) > 1:
         raise MixedCurrency(currencies=sorted(currencies))
     return currencies.pop()
@@ -92,16 +95,15 @@ def order_create(
     """
     quantities = lines_merge(lines)
     try:
-        stock_take(quantities=quantities)
+        # The take reads each product's name, price and currency as it locks
+        # the row (held until commit): the order is sold at those.
+        products: dict[int, StockTaken] = stock_take_lines(quantities=quantities)
     except InsufficientStock:
         # A missing or inactive product, or mixed currencies, answer first.
         _products_check(quantities, _products(quantities))
         raise
-    # The stock take holds these rows' locks until commit: the prices and
-    # names read now are those at the take. A check failing here rolls the
-    # take back with the rest.
-    products = _products(quantities)
-    currency = _products_check(quantities, products)
+    # Mixed currencies roll the take back with the rest.
+    currency = _one_currency({product.currency for product in products.values()})
 
     subtotal = sum(
         (products[pk].price * quantity for pk, quantity in quantities.items()),
