@@ -139,6 +139,32 @@ def _claim(
     raise IdempotencyRequestInProgress
 
 
+def _complete(record: IdempotencyKey, answer: Answer, order: Order | None) -> bool:
+    """Store the answer if ``record``'s claim still holds (True), in one
+    statement written out: this runs on every order placed, and the ORM's
+    UPDATE costs more to compile than to execute."""
+    body = IdempotencyKey._meta.get_field("response_body")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE orders_idempotencykey
+               SET state = %s, response_status = %s, response_body = %s,
+                   order_id = %s
+             WHERE id = %s AND claim = %s AND state = %s
+            """,
+            [
+                IdempotencyState.COMPLETED,
+                answer.status,
+                body.get_db_prep_value(answer.body, connection),
+                order.pk if order is not None else None,
+                record.pk,
+                record.claim,
+                IdempotencyState.IN_PROGRESS,
+            ],
+        )
+        return cursor.rowcount == 1
+
+
 def _release(record: IdempotencyKey) -> None:
     """Forget a claim whose request failed unexpectedly (the client may retry)."""
     IdempotencyKey.objects.filter(
@@ -185,15 +211,7 @@ def order_place(
             # takes the row lock, so a takeover either ran before (no row
             # matches, the order rolls back) or waits and then finds the key
             # completed.
-            completed = IdempotencyKey.objects.filter(
-                pk=record.pk, claim=record.claim, state=IdempotencyState.IN_PROGRESS
-            ).update(
-                state=IdempotencyState.COMPLETED,
-                response_status=answer.status,
-                response_body=answer.body,
-                order=order,
-            )
-            if not completed:
+            if not _complete(record, answer, order):
                 raise _ClaimLost
             return answer
     except _ClaimLost:
