@@ -58,9 +58,17 @@ def _metrics_denied(request: HttpRequest) -> HttpResponse | None:
         response = HttpResponse("unauthorized\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    if request.META.get("REMOTE_ADDR") in LOOPBACK:
+    if request.META.get("REMOTE_ADDR") in LOOPBACK and not _forwarded(request):
         return None
     return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+
+
+# Headers a reverse proxy on this host adds: their request only looks local.
+FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def _forwarded(request: HttpRequest) -> bool:
+    return any(header in request.META for header in FORWARDED_HEADERS)
 
 
 @never_cache

@@ -38,6 +38,11 @@ SECRET_KEY = env.str(
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Browser origins (scheme://host[:port]) allowed to call /api/ cross-origin
+# (config/cors.py); empty: no CORS headers at all.
+CORS_ALLOWED_ORIGINS = [
+    origin.rstrip("/") for origin in env.list("CORS_ALLOWED_ORIGINS", default=[])
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "monitoring.middleware.RequestIdMiddleware",
     "monitoring.middleware.RequestLogMiddleware",
+    # Before anything that may answer early, so a 413 or 304 carries it too.
+    "config.cors.CorsMiddleware",
     "config.api.middleware.BodySizeLimitMiddleware",
     "config.api.middleware.OptionalTrailingSlashMiddleware",
     # Catalog revalidations that end in 304 are answered here, before the rest.

@@ -335,3 +335,95 @@ def test_key_rotation_keeps_old_tokens_valid_until_dropped(api_client, user, set
     settings.JWT_PREVIOUS_SIGNING_KEYS = []
     assert me(before["access"]).status_code == 401
     assert me(after["access"]).status_code == 200
+
+
+# --- Scenario 7: the same refusals on every kind of door -------------------------
+
+
+def test_exp_and_iat_must_be_numbers_in_the_right_place(tokens):
+    claims = claims_of(tokens["access"])
+    kid = header_of(tokens["access"])["kid"]
+    key = django_settings.JWT_SIGNING_KEY
+    never_expires = {k: v for k, v in claims.items() if k != "exp"}
+    future = int(time.time()) + 3600
+
+    # A token without exp would live for ever; one "issued" later than now was
+    # minted with a skewed or stolen clock.
+    assert_refused(forge(never_expires, key=key, kid=kid))
+    assert_refused(forge({**claims, "exp": str(claims["exp"])}, key=key, kid=kid))
+    assert_refused(
+        forge({**claims, "iat": future, "exp": future + 900}, key=key, kid=kid)
+    )
+
+
+STAFF_DOOR = "/api/admin/performance/summary"
+OWNER_DOORS = ("/api/orders", "/api/notifications", "/api/auth/sessions")
+
+
+def hostile_variants(access: str, other_user_id: int) -> dict[str, str]:
+    """Each way a token goes bad, built from a genuine ``access`` token."""
+    claims = claims_of(access)
+    header = header_of(access)
+    key = django_settings.JWT_SIGNING_KEY
+    head, body, sig = access.split(".")
+    past = int(time.time()) - 60
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return {
+        "alg-none": f"{b64({**header, 'alg': 'none'})}.{body}.",
+        "rs256": forge(claims, key=pem, alg="RS256", kid=header["kid"]),
+        "expired": forge(
+            {**claims, "iat": past - 900, "exp": past}, key=key, kid=header["kid"]
+        ),
+        "tampered": f"{head}.{b64({**claims, 'sub': str(other_user_id)})}.{sig}",
+        "wrong-audience": forge(
+            {**claims, "aud": "other-api"}, key=key, kid=header["kid"]
+        ),
+    }
+
+
+def test_hostile_tokens_of_staff_are_401_on_staff_and_owner_doors(api_client):
+    # given a staff member's genuine token, which opens the staff door
+    staff = UserFactory(email="sam@example.com", is_staff=True)
+    shopper = UserFactory(email="bob@example.com")
+    access = login(api_client, staff.email).json()["access"]
+    assert APIClient().get(STAFF_DOOR, **bearer(access)).status_code == 200
+    # when each bad variant knocks on a staff door and on the owner doors
+    answers = {
+        (name, door): APIClient().get(door, **bearer(token)).status_code
+        for name, token in hostile_variants(access, shopper.pk).items()
+        for door in (STAFF_DOOR, *OWNER_DOORS)
+    }
+    # then every one is 401: never a 403 that admits the token, never a 200
+    assert set(answers.values()) == {401}, answers
+
+
+def test_a_revoked_or_deleted_account_is_401_on_every_door(
+    api_client, django_capture_on_commit_callbacks
+):
+    # given two staff sessions, one revoked by logout, one of a deleted account
+    kept = UserFactory(email="kept@example.com", is_staff=True)
+    gone = UserFactory(email="gone@example.com", is_staff=True)
+    revoked = login(api_client, kept.email).json()
+    deleted = login(api_client, gone.email).json()
+    logout = APIClient().post("/api/auth/logout", **bearer(revoked["access"]))
+    assert logout.status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        gone.delete()
+    # when their tokens knock
+    for tokens in (revoked, deleted):
+        for door in (STAFF_DOOR, *OWNER_DOORS):
+            response = APIClient().get(door, **bearer(tokens["access"]))
+            # then 401 with the session's code
+            assert (response.status_code, response.json()["code"]) == (
+                401,
+                "session_revoked",
+            ), door
+        refreshed = api_client.post(
+            REFRESH_URL, {"refresh": tokens["refresh"]}, format="json"
+        )
+        assert refreshed.status_code == 401

@@ -3,6 +3,9 @@
 import json
 
 import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import CategoryFactory, UserFactory
 
 pytestmark = [pytest.mark.urls("tests.config.urls")]
 
@@ -169,3 +172,171 @@ def test_api_root_is_browsable_and_links_the_docs(client):
     html = client.get("/api/", HTTP_ACCEPT="text/html")
     assert html.status_code == 200
     assert b"Api Root" in html.content
+
+
+# --- Scenario 10 on the real endpoints, signed in ------------------------------------
+
+TEN_MB = 10 * 1024 * 1024
+
+
+def _signed_in(**role: bool) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(UserFactory(**role))
+    return client
+
+
+def _post_raw(client: APIClient, path: str, body: bytes | str, **extra: str):
+    return client.generic("POST", path, body, content_type="application/json", **extra)
+
+
+WRITE_DOORS = [
+    ("/api/orders", {"is_seller": False}),
+    ("/api/products", {"is_seller": True}),
+    ("/api/auth/password/change", {"is_seller": False}),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "role"), WRITE_DOORS)
+def test_a_10_mb_json_body_is_413_with_the_default_limit(settings, path, role):
+    # given the default limit (1 MiB) and a well-formed 10 MB document
+    assert settings.API_MAX_BODY_BYTES == 1024 * 1024
+    body = json.dumps({"items": [], "padding": "x" * TEN_MB})[: TEN_MB - 2] + '"}'
+    assert len(body) == TEN_MB
+    # when it is posted to a signed-in write endpoint
+    response = _post_raw(_signed_in(**role), path, body, HTTP_IDEMPOTENCY_KEY="k")
+    # then it is refused by size, before anything parses it
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "Request body exceeds 1048576 bytes.",
+        "code": "request_too_large",
+    }
+
+
+def test_the_body_limit_is_exact(client, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    at_limit = '{"name": "' + "x" * (1000 - 12) + '"}'
+    assert len(at_limit) == 1000
+
+    accepted = post_raw(client, at_limit)
+    refused = post_raw(client, at_limit + " ")
+
+    assert accepted.status_code == 400  # parsed: the name is too long
+    assert accepted.json() == {
+        "name": ["Ensure this field has no more than 20 characters."]
+    }
+    assert (refused.status_code, refused.json()["code"]) == (413, "request_too_large")
+
+
+HOSTILE_ON_DOORS = {
+    "invalid": "{not json",
+    "deep": '{"items": ' + "[" * 40 + "]" * 40 + "}",
+    "very-deep": "[" * 100000 + "]" * 100000,
+    "huge-number": '{"price": ' + "9" * 5000 + "}",
+    "nan": '{"price": NaN}',
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "role"), WRITE_DOORS)
+@pytest.mark.parametrize("body", HOSTILE_ON_DOORS.values(), ids=HOSTILE_ON_DOORS)
+def test_hostile_json_on_signed_in_endpoints_is_400(path, role, body):
+    response = _post_raw(_signed_in(**role), path, body, HTTP_IDEMPOTENCY_KEY="k")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "role"), WRITE_DOORS)
+def test_wrong_content_types_on_signed_in_endpoints_are_415(path, role):
+    client = _signed_in(**role)
+
+    for content_type in ("text/plain", "application/xml", "application/x-yaml"):
+        response = client.generic(
+            "POST", path, "a: 1", content_type=content_type, HTTP_IDEMPOTENCY_KEY="k"
+        )
+
+        assert response.status_code == 415, content_type
+        assert response.json()["code"] == "unsupported_media_type"
+
+
+# 31 digits: short enough for the parser, far past any column.
+HUGE = 10**30
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"product_id": 1, "quantity": HUGE},
+        {"product_id": 1, "quantity": -HUGE},
+        {"product_id": 1, "quantity": 1e30},
+        {"product_id": HUGE, "quantity": 1},
+        {"product_id": 2**63, "quantity": 1},
+    ],
+    ids=["quantity", "negative-quantity", "float-quantity", "product-id", "int8+1"],
+)
+def test_huge_numbers_in_an_order_are_field_errors(line):
+    body = {
+        "items": [line],
+        "shipping_address": {
+            "name": "Ada",
+            "line1": "1 Main St",
+            "city": "Portland",
+            "postal_code": "97201",
+            "country": "US",
+        },
+    }
+
+    response = _signed_in().post(
+        "/api/orders", body, format="json", HTTP_IDEMPOTENCY_KEY="huge"
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"items"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"price": "1e29"},
+        {"price": HUGE},
+        {"price": "0.001"},
+        {"stock": HUGE},
+        {"stock": 2**31},
+        {"category": HUGE},
+    ],
+    ids=["price-exponent", "price-int", "price-scale", "stock", "int4+1", "category"],
+)
+def test_huge_numbers_in_a_product_are_field_errors(fields):
+    category = CategoryFactory()
+    body = {"name": "Lamp", "price": "10.00", "category": category.pk, **fields}
+
+    response = _signed_in(is_seller=True).post("/api/products", body, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == set(fields)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/orders/{n}"),
+        ("post", "/api/orders/{n}/cancel"),
+        ("get", "/api/orders/{n}/invoice"),
+        ("post", "/api/notifications/{n}/read"),
+        ("get", "/api/products/{n}"),
+        ("patch", "/api/products/{n}"),
+    ],
+)
+def test_huge_ids_in_the_path_are_404_not_500(method, path):
+    client = _signed_in(is_seller=True)
+
+    for n in (2**63, 10**40):
+        response = getattr(client, method)(path.format(n=n), {}, format="json")
+
+        assert response.status_code == 404, (path, n)
+        assert response.json()["code"] == "not_found"
