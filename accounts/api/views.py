@@ -51,6 +51,8 @@ class PrivateApi(AccountsApi):
 
 
 class RegisterApi(PublicApi):
+    error_statuses = (429,)
+
     @extend_schema(request=s.RegisterInput, responses={201: s.RegisterOutput})
     def post(self, request: Request) -> Response:
         data = self.input(s.RegisterInput, request)
@@ -61,6 +63,8 @@ class RegisterApi(PublicApi):
 
 
 class VerifyEmailApi(PublicApi):
+    error_statuses = (429,)
+
     @extend_schema(request=s.VerifyEmailInput, responses=s.VerifiedOutput)
     def post(self, request: Request) -> Response:
         data = self.input(s.VerifyEmailInput, request)
@@ -71,6 +75,8 @@ class VerifyEmailApi(PublicApi):
 
 
 class ResendOtpApi(PublicApi):
+    error_statuses = (429,)
+
     @extend_schema(request=s.EmailInput, responses={202: ACCEPTED})
     def post(self, request: Request) -> Response:
         data = self.input(s.EmailInput, request)
@@ -81,6 +87,8 @@ class ResendOtpApi(PublicApi):
 
 
 class LoginApi(PublicApi):
+    error_statuses = (401, 429)
+
     @extend_schema(request=s.LoginInput, responses=s.TokenPairOutput)
     def post(self, request: Request) -> Response:
         data = self.input(s.LoginInput, request)
@@ -91,6 +99,8 @@ class LoginApi(PublicApi):
 
 
 class RefreshApi(PublicApi):
+    error_statuses = (401, 429)
+
     @extend_schema(request=s.RefreshInput, responses=s.TokenPairOutput)
     def post(self, request: Request) -> Response:
         data = self.input(s.RefreshInput, request)
@@ -148,6 +158,8 @@ class SessionRevokeApi(PrivateApi):
 
 
 class MeApi(PrivateApi):
+    error_statuses = {"delete": (429,)}
+
     @extend_schema(responses=s.ProfileOutput)
     def get(self, request: Request) -> Response:
         user = selectors.user_get(user_id=request.user.pk)
@@ -178,6 +190,8 @@ class MeApi(PrivateApi):
 
 
 class UnlockApi(PublicApi):
+    error_statuses = (429,)
+
     @extend_schema(request=s.UnlockInput, responses=s.DetailOutput)
     def post(self, request: Request) -> Response:
         data = self.input(s.UnlockInput, request)
@@ -188,6 +202,8 @@ class UnlockApi(PublicApi):
 
 
 class PasswordChangeApi(PrivateApi):
+    error_statuses = (429,)
+
     @extend_schema(request=s.PasswordChangeInput, responses=s.DetailOutput)
     def post(self, request: Request) -> Response:
         data = self.input(s.PasswordChangeInput, request)
@@ -202,6 +218,8 @@ class PasswordChangeApi(PrivateApi):
 
 
 class PasswordResetApi(PublicApi):
+    error_statuses = (429,)
+
     @extend_schema(request=s.EmailInput, responses={202: ACCEPTED})
     def post(self, request: Request) -> Response:
         data = self.input(s.EmailInput, request)
@@ -212,6 +230,8 @@ class PasswordResetApi(PublicApi):
 
 
 class PasswordResetConfirmApi(PublicApi):
+    error_statuses = (429,)
+
     @extend_schema(request=s.PasswordResetConfirmInput, responses=s.DetailOutput)
     def post(self, request: Request) -> Response:
         data = self.input(s.PasswordResetConfirmInput, request)

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
@@ -38,11 +38,14 @@ from catalog.api.serializers import (
 from catalog.models import Category, Product
 from config.api.middleware import BodyLimit
 from config.api.parsers import StrictJSONParser
+from config.api.schema import error_response
 from config.api.views import BaseApi
 
 # Boundaries, part headers and a file name: generous, and still bounded.
 MULTIPART_FRAMING_BYTES = 64 * 1024
-_ERROR = OpenApiResponse(description="Error: `{detail, code}` or a field map.")
+# The conventional errors (400, 401, 403, 404, 413, 415) come from
+# config.api.schema; the views declare their own rules' answers.
+SLUG_TAKEN = error_response("`slug_taken`: another writer took the slug first.")
 
 
 class CatalogApi(BaseApi):
@@ -88,7 +91,7 @@ class ProductListApi(CatalogApi):
     @extend_schema(
         operation_id="products_list",
         parameters=[ProductListQuerySerializer],
-        responses={200: ProductPageSerializer, 400: _ERROR},
+        responses={200: ProductPageSerializer},
     )
     def get(self, request: Request) -> Response:
         query = ProductListQuerySerializer(data=request.query_params.dict())
@@ -131,7 +134,7 @@ class ProductCreateApi(CatalogApi):
     @extend_schema(
         operation_id="products_create",
         request=ProductWriteSerializer,
-        responses={201: ProductDetailOutputSerializer, 400: _ERROR, 401: _ERROR},
+        responses={201: ProductDetailOutputSerializer, 409: SLUG_TAKEN},
     )
     def post(self, request: Request) -> Response:
         serializer = ProductWriteSerializer(data=request.data)
@@ -149,7 +152,7 @@ class ProductDetailApi(CatalogApi):
 
     @extend_schema(
         operation_id="products_retrieve",
-        responses={200: ProductDetailOutputSerializer, 404: _ERROR},
+        responses={200: ProductDetailOutputSerializer},
     )
     def get(self, request: Request, lookup: str) -> Response:
         product = selectors.product_get(lookup=lookup, user=request.user)
@@ -177,7 +180,7 @@ class ProductUpdateApi(CatalogApi):
     @extend_schema(
         operation_id="products_update",
         request=ProductWriteSerializer,
-        responses={200: ProductDetailOutputSerializer, 400: _ERROR, 404: _ERROR},
+        responses={200: ProductDetailOutputSerializer, 409: SLUG_TAKEN},
     )
     def put(self, request: Request, lookup: str) -> Response:
         return self._update(request, lookup, partial=False)
@@ -185,7 +188,7 @@ class ProductUpdateApi(CatalogApi):
     @extend_schema(
         operation_id="products_partial_update",
         request=ProductWriteSerializer,
-        responses={200: ProductDetailOutputSerializer, 400: _ERROR, 404: _ERROR},
+        responses={200: ProductDetailOutputSerializer, 409: SLUG_TAKEN},
     )
     def patch(self, request: Request, lookup: str) -> Response:
         return self._update(request, lookup, partial=True)
@@ -196,7 +199,7 @@ class ProductDeleteApi(CatalogApi):
 
     permission_classes = [IsAuthenticated, IsProductOwnerOrStaff]
 
-    @extend_schema(operation_id="products_destroy", responses={204: None, 404: _ERROR})
+    @extend_schema(operation_id="products_destroy", responses={204: None})
     def delete(self, request: Request, lookup: str) -> Response:
         product = _product_for_write(request, self, lookup)
         services.product_delete(product=product)
@@ -229,9 +232,7 @@ class ProductImageUploadApi(CatalogApi):
         request={"multipart/form-data": ProductImageUploadSerializer},
         responses={
             202: ImageJobOutputSerializer,
-            400: _ERROR,
-            404: _ERROR,
-            413: _ERROR,
+            413: error_response("`payload_too_large`: the image is too big."),
         },
     )
     def post(self, request: Request, lookup: str) -> Response:
@@ -285,7 +286,7 @@ class CategoryCreateApi(CatalogApi):
     @extend_schema(
         operation_id="categories_create",
         request=CategoryWriteSerializer,
-        responses={201: CategoryOutputSerializer, 400: _ERROR},
+        responses={201: CategoryOutputSerializer, 409: SLUG_TAKEN},
     )
     def post(self, request: Request) -> Response:
         serializer = CategoryWriteSerializer(data=request.data)
@@ -302,7 +303,7 @@ class CategoryUpdateApi(CatalogApi):
     @extend_schema(
         operation_id="categories_partial_update",
         request=CategoryWriteSerializer,
-        responses={200: CategoryOutputSerializer, 400: _ERROR, 404: _ERROR},
+        responses={200: CategoryOutputSerializer, 409: SLUG_TAKEN},
     )
     def patch(self, request: Request, category_id: int) -> Response:
         category = _category_or_404(category_id)
@@ -323,7 +324,10 @@ class CategoryDeleteApi(CatalogApi):
 
     @extend_schema(
         operation_id="categories_destroy",
-        responses={204: None, 404: _ERROR, 409: _ERROR},
+        responses={
+            204: None,
+            409: error_response("`category_not_empty`: it still has products."),
+        },
     )
     def delete(self, request: Request, category_id: int) -> Response:
         services.category_delete(category=_category_or_404(category_id))

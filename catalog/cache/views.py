@@ -32,6 +32,15 @@ def _has_credentials(request: HttpRequest) -> bool:
     return any(request.META.get(header) for header in _CREDENTIAL_HEADERS)
 
 
+def _wsgi_str(value: str) -> str:
+    """``value`` as a WSGI environ carries it: UTF-8 bytes read as ISO-8859-1.
+
+    Django writes the decoded path back into the environ it was given, so the
+    environ of a request already read no longer holds this form.
+    """
+    return value.encode("utf-8").decode("iso-8859-1")
+
+
 def _public_render(
     view: View, request: HttpRequest, kwargs: dict[str, Any]
 ) -> tuple[int, bytes]:
@@ -46,6 +55,9 @@ def _public_render(
         if key not in _CREDENTIAL_HEADERS
     }
     environ["HTTP_ACCEPT"] = "application/json"
+    # A path outside ISO-8859-1 would otherwise fail to decode again (a 500).
+    environ["PATH_INFO"] = _wsgi_str(request.path_info)
+    environ["SCRIPT_NAME"] = _wsgi_str(request.META.get("SCRIPT_NAME", ""))
     anonymous = WSGIRequest(environ)
     anonymous.path_info = request.path_info  # as the trailing-slash middleware left it
     response = view(anonymous, **kwargs)

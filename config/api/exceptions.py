@@ -11,6 +11,7 @@ import structlog
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -85,10 +86,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     )
 
 
+@csrf_exempt
 def json_not_found(
     request: HttpRequest, exception: Exception | None = None
 ) -> JsonResponse:
-    """404 for URLs that match no route (``handler404`` and the /api/ catch-all)."""
+    """404 for URLs that match no route (``handler404`` and the /api/ catch-all).
+
+    CSRF-exempt: a POST to no route must meet this JSON 404, not Django's
+    HTML CSRF page (the API authenticates with tokens, never cookies)."""
     return JsonResponse(
         error_body("Not found.", "not_found", request_id=get_request_id()), status=404
     )

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 
@@ -21,3 +22,12 @@ class StrictFieldsMixin:
 
 class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
     """Input serializer that refuses fields it does not declare."""
+
+
+@extend_schema_serializer(component_name="Error")
+class ErrorOutput(serializers.Serializer):
+    """Any error but a validation error (API.md); some add fields such as
+    ``request_id`` or ``product_id``."""
+
+    detail = serializers.CharField(help_text="Human-readable text.")
+    code = serializers.CharField(help_text="Machine-readable code.")

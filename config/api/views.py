@@ -3,16 +3,24 @@
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from config.api.schema import ApiAutoSchema
+
 
 class BaseApi(APIView):
     """Every API view: a 401 (never DRF's 403) for missing credentials, and
     input validated by one serializer."""
+
+    schema = ApiAutoSchema()
+    # Statuses of the view's own rules (e.g. 429 where rate limited), for the
+    # schema; per method as a dict. ApiAutoSchema adds the conventional ones.
+    error_statuses: tuple[int, ...] | dict[str, tuple[int, ...]] = ()
 
     def get_authenticate_header(self, request: Request) -> str:
         # Session authentication has no challenge, so DRF would answer 403;
@@ -30,7 +38,11 @@ class BaseApi(APIView):
         """One page of ``rows`` (per ``pagination_class`` and the query
         string), serialized, with its ``next``/``previous`` links."""
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(rows, self.request, view=self)
+        try:
+            page = paginator.paginate_queryset(rows, self.request, view=self)
+        except NotFound:
+            # DRF's answer to a cursor it cannot decode; bad input is a 400.
+            raise ValidationError({"cursor": ["Invalid cursor."]}) from None
         data = serializer_class(page, many=True, **serializer_options).data
         return paginator.get_paginated_response(data)
 

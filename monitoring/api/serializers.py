@@ -44,7 +44,8 @@ class JobRetryInput(StrictSerializer):
 
 
 class JobClearInput(StrictSerializer):
-    older_than_days = serializers.IntegerField(min_value=1)
+    # Bounded: a horizon past year 1 overflows the date arithmetic (a 500).
+    older_than_days = serializers.IntegerField(min_value=1, max_value=36500)
 
 
 # --- Outputs (documentation of the answers; views return plain dicts) ---------

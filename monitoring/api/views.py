@@ -152,6 +152,8 @@ class DetailedHealthApi(StaffApi):
 class JobRetryApi(StaffApi):
     """Queue failed jobs again with fresh attempts: one by id, or a type's."""
 
+    error_statuses = (404, 409)  # no such job; the job has not failed
+
     @extend_schema(request=s.JobRetryInput, responses=s.RetriedOutput)
     def post(self, request: Request) -> Response:
         data: dict[str, Any] = self.input(s.JobRetryInput, request)
@@ -174,6 +176,8 @@ class JobClearApi(StaffApi):
 class MetricsResetApi(StaffApi):
     """Start the request, cache and slow-query figures from zero (503 when
     Redis cannot be reached: the figures would not really be gone)."""
+
+    error_statuses = (503,)
 
     @extend_schema(request=None, responses=s.MetricsResetOutput)
     def post(self, request: Request) -> Response:

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from config.api.pagination import CursorPagination, NewestFirstPagination
 from config.api.parsers import StrictJSONParser
+from config.api.schema import error_response
 from config.api.views import PrivateApi
 from orders import selectors, services
 from orders.api import serializers as s
@@ -26,6 +27,7 @@ from orders.exceptions import IdempotencyKeyInvalid, IdempotencyKeyMissing
 from orders.models import Order
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+TRANSITION = {409: error_response("invalid_transition: not from the order's status")}
 MAX_KEY_LENGTH = 255
 
 
@@ -79,7 +81,16 @@ class OrderListApi(OrdersApi):
 class OrderCreateApi(OrdersApi):
     @extend_schema(
         request=s.OrderCreateInput,
-        responses={201: s.OrderOutput},
+        responses={
+            201: s.OrderOutput,
+            409: error_response(
+                "insufficient_stock (with product_id, available), or "
+                "idempotency_request_in_progress"
+            ),
+            422: error_response(
+                "idempotency_key_reused: the key came with another body"
+            ),
+        },
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=True
@@ -115,7 +126,15 @@ class OrderDetailApi(OrdersApi):
 
 
 class OrderPayApi(OrdersApi):
-    @extend_schema(request=s.OrderPayInput, responses=s.OrderOutput)
+    @extend_schema(
+        request=s.OrderPayInput,
+        responses={
+            200: s.OrderOutput,
+            402: error_response("payment_declined"),
+            409: TRANSITION[409],
+            502: error_response("payment_gateway_error"),
+        },
+    )
     def post(self, request: Request, order_id: int) -> Response:
         order = self.order_or_404(request, order_id)
         if order.user_id != request.user.pk:
@@ -127,7 +146,7 @@ class OrderPayApi(OrdersApi):
 
 
 class OrderCancelApi(OrdersApi):
-    @extend_schema(request=None, responses=s.OrderOutput)
+    @extend_schema(request=None, responses={200: s.OrderOutput, **TRANSITION})
     def post(self, request: Request, order_id: int) -> Response:
         order = self.order_or_404(request, order_id)
         return self.respond(
@@ -138,7 +157,9 @@ class OrderCancelApi(OrdersApi):
 class OrderStatusApi(OrdersApi):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=s.OrderStatusInput, responses=s.OrderOutput)
+    @extend_schema(
+        request=s.OrderStatusInput, responses={200: s.OrderOutput, **TRANSITION}
+    )
     def post(self, request: Request, order_id: int) -> Response:
         order = self.order_or_404(request, order_id)
         data = self.input(s.OrderStatusInput, request)

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.factories import CategoryFactory, UserFactory
@@ -339,4 +340,14 @@ def test_huge_ids_in_the_path_are_404_not_500(method, path):
         response = getattr(client, method)(path.format(n=n), {}, format="json")
 
         assert response.status_code == 404, (path, n)
+        assert response.json()["code"] == "not_found"
+
+
+def test_a_write_to_no_route_is_the_json_404_even_with_csrf_enforced():
+    """Browsers' CSRF check must not turn the API's 404 into Django's HTML
+    403 page (the API never authenticates by cookie)."""
+    strict = Client(enforce_csrf_checks=True)
+    for method in (strict.post, strict.put, strict.patch, strict.delete):
+        response = method("/api/categories/false/")
+        assert response.status_code == 404
         assert response.json()["code"] == "not_found"
