@@ -129,7 +129,12 @@ def login_lock_get(*, email: str, user_id: int | None, now: datetime) -> int | N
             return None
         return login_lock_from_db(user_id=user_id, now=now)
     if until is None:
-        return None
+        # No key may mean no lock, or a Redis that restarted empty (or was
+        # flushed) and forgot one, possibly one the database fallback decided
+        # while it was down: the audit trail settles it for a known account.
+        if user_id is None:
+            return None
+        return login_lock_from_db(user_id=user_id, now=now)
     left = until - now.timestamp()
     return math.ceil(left) if left > 0 else None
 

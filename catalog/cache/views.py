@@ -62,7 +62,18 @@ def _public_render(
     anonymous.path_info = request.path_info  # as the trailing-slash middleware left it
     response = view(anonymous, **kwargs)
     response.render()
+    if response.status_code >= 500:
+        raise _ServerError(response)
     return response.status_code, response.content
+
+
+class _ServerError(Exception):
+    """A 5xx (a database outage's 503): answered as the view made it, with
+    its headers (Retry-After), and never stored."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
 def cached(
@@ -94,14 +105,17 @@ def cached(
         cacheable = request.method in ("GET", "HEAD") and _wants_json(request)
         if not cacheable or not hasattr(request, "environ"):
             return view(request, **kwargs)
-        response = cache.serve(
-            request,
-            namespace=namespace,
-            compute=lambda: _public_render(view, request, kwargs),
-            tags=tags(kwargs),
-            params=params,
-            ttl=ttl(),
-        )
+        try:
+            response = cache.serve(
+                request,
+                namespace=namespace,
+                compute=lambda: _public_render(view, request, kwargs),
+                tags=tags(kwargs),
+                params=params,
+                ttl=ttl(),
+            )
+        except _ServerError as exc:
+            return exc.response
         if response.status_code == 404 and _has_credentials(request):
             return view(request, **kwargs)
         return response

@@ -143,13 +143,14 @@ DATABASES = {
         "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/bazaar"
     )
 }
-DATABASES["default"]["ENGINE"] = (
-    # django-prometheus's subclass of Django's backend (works with psycopg 3
-    # and its pool) counts connections, statements and their duration.
-    "django_prometheus.db.backends.postgresql"
-    if env.bool("DB_METRICS", default=False)
-    else "django.db.backends.postgresql"
-)
+# Django's backend with a circuit breaker on new connections (config/database);
+# with DB_METRICS built on django-prometheus's subclass (works with psycopg 3
+# and its pool), which counts connections, statements and their duration.
+DATABASES["default"]["ENGINE"] = "config.database"
+DB_METRICS = env.bool("DB_METRICS", default=False)
+# Seconds requests needing the database fail at once (503) after a failed
+# connect, instead of each waiting DB_POOL_TIMEOUT.
+DB_BREAKER_SECONDS = env.float("DB_BREAKER_SECONDS", default=1.0)
 DB_POOL_MIN = env.int("DB_POOL_MIN", default=2)
 DB_POOL_MAX = env.int("DB_POOL_MAX", default=20)
 DB_POOL = env.bool("DB_POOL", default=True)

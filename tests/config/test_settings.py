@@ -39,7 +39,7 @@ def test_defaults_point_at_local_postgres_and_separate_redis_databases():
     # when
     values = run_python(DUMP, env)
     # then
-    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["engine"] == "config.database"  # Django's, plus a connect breaker
     assert (values["db_host"], values["db_port"], values["db_name"]) == (
         "127.0.0.1",
         5432,

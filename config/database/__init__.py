@@ -1,0 +1,1 @@
+"""PostgreSQL backend: Django's, with a circuit breaker on new connections."""
