@@ -56,6 +56,31 @@ def pin_self(cpu: int) -> str:
         return f"could not pin the load generator: {exc}"
 
 
+def pin_tree(pid: int, cpus: set[int]) -> int:
+    """Move a running process and all its descendants (a gunicorn master and
+    its workers) onto ``cpus``; returns how many processes moved."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    todo, moved = [pid], 0
+    while todo:
+        current = todo.pop()
+        try:
+            os.sched_setaffinity(current, cpus)
+            moved += 1
+        except ProcessLookupError:
+            continue
+        todo.extend(children.get(current, []))
+    return moved
+
+
 def start(cmd: Sequence[str], cpus: str | None = None, **env: str) -> subprocess.Popen:
     """Start a helper process (worker, relay), optionally pinned with taskset."""
     prefix = ["taskset", "-c", cpus] if cpus else []

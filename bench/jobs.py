@@ -56,7 +56,8 @@ def reset_state() -> None:
     from bench.handlers import redis
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE jobs_emaillog, jobs_jobrecord")
+        # CASCADE: schedule state (and any other bookkeeping) points at job rows.
+        cursor.execute("TRUNCATE jobs_emaillog, jobs_jobrecord CASCADE")
     Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     redis().flushdb()
 

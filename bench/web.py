@@ -30,6 +30,11 @@ def require_wrk() -> str:
     return path
 
 
+# Base URL → the server process serving it, for benchmarks that move a
+# running server between cores (pin_tree).
+SERVERS: dict[str, subprocess.Popen] = {}
+
+
 @contextmanager
 def serve(
     cmd: list[str], *, port: int, settings: str, timeout: float = 30, **env: str
@@ -40,6 +45,7 @@ def serve(
     proc = start(
         cmd, cpus="0", DJANGO_SETTINGS_MODULE=settings, LOG_LEVEL="WARNING", **env
     )
+    SERVERS[base] = proc
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -52,6 +58,7 @@ def serve(
                 time.sleep(0.2)
         yield base
     finally:
+        SERVERS.pop(base, None)
         stop(proc)
 
 

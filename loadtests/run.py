@@ -12,7 +12,12 @@
    in the report directory; wait for ``/health``.
 4. Run ``locust --headless`` (pinned to CPU 1 with taskset) with the profile's
    shape; reports in ``var/loadtest/<profile>-<timestamp>/``.
-5. Stop every process it started (process groups; SIGKILL after 20 s), also on
+5. Meanwhile sample every web worker's RSS and PSS every
+   ``LOADTEST_MEMORY_SECONDS`` (10) into ``memory.csv``; ``memory.txt`` gives
+   each worker's peak and its growth from the first sample after
+   ``LOADTEST_MEMORY_WARMUP`` (60 s) to the last (gunicorn's max_requests is
+   off for the run, so no worker is recycled out of the picture).
+6. Stop every process it started (process groups; SIGKILL after 20 s), also on
    failure and Ctrl-C. Exit status: locust's (1 when any request failed).
 """
 
@@ -23,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -54,6 +60,8 @@ def _env() -> dict[str, str]:
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         "CELERY_PROMETHEUS_MULTIPROC_DIR": str(PROM / "celery"),
         "MEDIA_ROOT": str(ROOT / "var" / "loadtest" / "media"),
+        # Memory is measured per worker: none may be recycled mid-run.
+        "GUNICORN_MAX_REQUESTS": "0",
         # Every simulated user logs in from 127.0.0.1: lift the per-IP limit.
         "LOGIN_RATE_PER_IP": os.environ.get("LOGIN_RATE_PER_IP", "100000"),
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -113,6 +121,80 @@ def _wait_health(url: str, procs: dict[str, subprocess.Popen], timeout: float) -
     raise TimeoutError(f"{url} not healthy within {timeout:.0f}s")
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def _memory_kb(pid: int) -> tuple[int, int] | None:
+    """(RSS, PSS) of one process in KiB, or None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+
+    def field(text: str, name: str) -> int:
+        for line in text.splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+        return 0
+
+    return field(status, "VmRSS"), field(rollup, "Pss")
+
+
+class MemoryWatch:
+    """Samples the web workers' memory in a thread until stopped."""
+
+    def __init__(self, master: int, out: Path) -> None:
+        self.master, self.out = master, out
+        self.every = float(os.environ.get("LOADTEST_MEMORY_SECONDS", "10"))
+        self.warmup = float(os.environ.get("LOADTEST_MEMORY_WARMUP", "60"))
+        self.samples: list[tuple[float, int, int, int]] = []  # t, pid, rss, pss
+        self.done = threading.Event()
+        self.started = time.monotonic()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done.is_set():
+            now = time.monotonic() - self.started
+            for pid in _children(self.master):
+                figures = _memory_kb(pid)
+                if figures:
+                    self.samples.append((now, pid, *figures))
+            self.done.wait(self.every)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+        lines = ["seconds,pid,rss_kib,pss_kib"]
+        lines += [f"{t:.0f},{pid},{rss},{pss}" for t, pid, rss, pss in self.samples]
+        (self.out / "memory.csv").write_text("\n".join(lines) + "\n")
+        report = []
+        for pid in sorted({pid for _, pid, _, _ in self.samples}):
+            mine = [s for s in self.samples if s[1] == pid]
+            settled = [s for s in mine if s[0] >= self.warmup] or mine
+            first, last = settled[0], settled[-1]
+            growth = (last[2] - first[2]) / first[2] if first[2] else 0.0
+            report.append(
+                f"worker {pid}: RSS peak {max(s[2] for s in mine) / 1024:.1f} MiB, "
+                f"{first[2] / 1024:.1f} MiB at {first[0]:.0f} s -> "
+                f"{last[2] / 1024:.1f} MiB at {last[0]:.0f} s (growth {growth:+.1%}); "
+                f"PSS {first[3] / 1024:.1f} -> {last[3] / 1024:.1f} MiB"
+            )
+        (self.out / "memory.txt").write_text("\n".join(report) + "\n")
+        print("\n".join(["", "web worker memory:", *report]), flush=True)
+
+
 def _summary(out: Path) -> None:
     """Headline figures from locust's stats CSV."""
     import csv
@@ -157,6 +239,7 @@ def main() -> int:
     # SIGTERM (a killed make) unwinds like Ctrl-C, through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     code = 1
+    memory: MemoryWatch | None = None
     try:
         celery = [str(BIN / "celery"), "-A", "config", "worker", "-l", "WARNING"]
         procs["web"] = _start(
@@ -201,6 +284,7 @@ def main() -> int:
         procs["relay"] = _start("relay", [PY, "manage.py", "run_relay"], env, out)
         _wait_health(f"{host}/health", procs, timeout=60)
         print(f"stack up at {host} (logs in {out})", flush=True)
+        memory = MemoryWatch(procs["web"].pid, out)
 
         pin = ["taskset", "-c", "1"] if shutil.which("taskset") else []
         locust = [
@@ -238,6 +322,8 @@ def main() -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: still clean up
+        if memory is not None:
+            memory.stop()
         _stop(procs)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
     _summary(out)

@@ -1,0 +1,319 @@
+"""API latency while the workers drain a backlog (issue: load tests and the report).
+
+    .venv/bin/python bench/drain.py [--write] [--jobs 10000] [--rate 100]
+        [--rounds 5] [--seconds 10] [--products 10000]
+
+gunicorn as in the Procfile (config/gunicorn.py: sync, 2 x cores + 1 workers)
+pinned to CPU 0; the Procfile's general worker (prefork, WORKER_CONCURRENCY
+slots, default 4, at niceness WORKER_NICE, default 10, as the Procfile starts
+it) unpinned, so the web and the jobs share the same two cores; the load
+generator (this process, bench/capacity.py's open-loop browsing journey at a
+constant --rate) pinned to CPU 1. PostgreSQL, Redis and the relay unpinned.
+
+The backlog: --jobs confirmation-style emails (``email.send``, LOW, rendered
+from templates/emails and logged in EmailLog like any other; the email
+backend is dummymail:// so no SMTP server paces them) enqueued through the
+outbox and published by the relay before the first round.
+
+Arms, alternated over --rounds rounds of --seconds each: *idle*, the worker
+stopped (SIGSTOP on its processes: nothing runs, nothing is lost), and
+*draining*, the worker running (SIGCONT). API p99 draining ÷ p99 idle, paired
+per round; the jobs finished in each draining window give the workers' drain
+rate under that load (its minimum is stated, so the ratio cannot be won by
+starving the workers).
+
+Meanwhile a CRITICAL job (``bench.stamp``) is enqueued every 0.1 s through
+the outbox, as any request would, and picked up by the Procfile's critical
+worker (one slot, not niced): its start latency (enqueue called → handler
+started) is reported per arm.
+"""
+
+import os
+import shlex
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.capacity import Journey, Step, run_step
+from bench.catalog import load as load_products
+from bench.catalog import workers
+from bench.common import (
+    percentile,
+    pin_self,
+    setup_django,
+    spread,
+    start,
+    stop,
+    wait_until,
+    write_section,
+)
+from bench.web import gunicorn, parser
+
+SLOTS = os.environ.get("WORKER_CONCURRENCY", "4")
+NICE = os.environ.get("WORKER_NICE") or "10"
+WORKER = [
+    *("nice", "-n", NICE),
+    *(sys.executable, "-m", "celery", "-A", "config", "worker"),
+    *("-Q", "critical,high,medium,low,batch", "-c", SLOTS, "-n", "drain@%h"),
+    *("-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"),
+]
+CRITICAL_WORKER = [
+    *(sys.executable, "-m", "celery", "-A", "config", "worker"),
+    *("-Q", "critical", "-c", "1", "-n", "drain-critical@%h"),
+    *("-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"),
+]
+RELAY = [sys.executable, "manage.py", "run_relay"]
+PROBE_EVERY = 0.1  # seconds between CRITICAL probe jobs
+ENV = {"EMAIL_URL": "dummymail://"}
+RECIPIENT = "drain-{}@bench.bazaar.local"
+
+
+def backlog_reset() -> None:
+    from django.conf import settings
+    from django.db import connection
+    from redis import Redis
+
+    with connection.cursor() as cursor:
+        # CASCADE: schedule state (and any other bookkeeping) points at job rows.
+        cursor.execute("TRUNCATE jobs_emaillog, jobs_jobrecord CASCADE")
+    Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+
+
+def backlog_enqueue(count: int) -> None:
+    from django.db import transaction
+
+    import jobs
+    from jobs.enums import Priority
+    from jobs.mail import email_payload
+
+    context = {
+        "order_number": "BZ-2026-000001",
+        "items": [{"name": "Bench mug", "quantity": 1, "line_total": "9.99"}],
+        "subtotal": "9.99",
+        "shipping": "5.00",
+        "total": "14.99",
+        "currency": "USD",
+    }
+    for chunk in range(0, count, 500):
+        with transaction.atomic():
+            for i in range(chunk, min(chunk + 500, count)):
+                jobs.enqueue(
+                    "email.send",
+                    email_payload(
+                        to=RECIPIENT.format(i),
+                        template="order_confirmation",
+                        context=context,
+                        secret=None,
+                    ),
+                    priority=Priority.LOW,
+                )
+
+
+def done() -> int:
+    from jobs.enums import JobStatus
+    from jobs.models import JobRecord
+
+    return JobRecord.objects.filter(
+        type="email.send", status=JobStatus.SUCCEEDED
+    ).count()
+
+
+class CriticalProbe:
+    """Enqueues a CRITICAL stamp job every PROBE_EVERY seconds, in a thread,
+    labelled with the arm running at the time."""
+
+    def __init__(self) -> None:
+        self.arm = ""
+        self.sent: dict[str, str] = {}  # job id -> arm
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from django.db import connection, transaction
+
+        import jobs
+        from jobs.enums import Priority
+
+        try:
+            while not self.stop.wait(PROBE_EVERY):
+                if not self.arm:
+                    continue
+                with transaction.atomic():
+                    job = jobs.enqueue(
+                        "bench.stamp", {"t0": time.time()}, priority=Priority.CRITICAL
+                    )
+                self.sent[str(job.pk)] = self.arm
+        finally:
+            connection.close()
+
+    def latencies(self, timeout: float = 60) -> dict[str, list[float]]:
+        """Start latency in ms per arm, once every probe has started."""
+        from bench.handlers import STARTS, redis
+
+        wait_until(lambda: redis().hlen(STARTS) >= len(self.sent), timeout=timeout)
+        found: dict[str, list[float]] = {}
+        for key, value in redis().hgetall(STARTS).items():
+            arm = self.sent.get(key.decode())
+            if arm:
+                t0, t1 = (float(part) for part in value.decode().split(":"))
+                found.setdefault(arm, []).append((t1 - t0) * 1000)
+        return found
+
+
+def signal_tree(pid: int, sig: int) -> None:
+    """Send ``sig`` to a process and all its descendants (the prefork pool)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            os.kill(current, sig)
+        except ProcessLookupError:
+            continue
+        todo.extend(children.get(current, []))
+
+
+def measure(base: str, args: Any) -> dict[str, Any]:
+    journey = Journey(base)
+    run_step(base, journey, args.rate, 10)  # warm the cache
+    backlog_reset()
+    backlog_enqueue(args.jobs)
+    from bench.handlers import STARTS, redis
+
+    redis().delete(STARTS)
+    relay = start(RELAY, **ENV)
+    worker = start(WORKER, **ENV)
+    critical = start(CRITICAL_WORKER, **ENV)
+    probe = CriticalProbe()
+    arms: dict[str, list[Step]] = {"idle": [], "draining": []}
+    drained: list[float] = []
+    try:
+        wait_until(lambda: done() > 0, timeout=60)
+        probe.thread.start()
+        for round_no in range(args.rounds):
+            order = ["idle", "draining"] if round_no % 2 == 0 else ["draining", "idle"]
+            for arm in order:
+                probe.arm = arm
+                signal_tree(
+                    worker.pid, signal.SIGSTOP if arm == "idle" else signal.SIGCONT
+                )
+                before, started = done(), time.perf_counter()
+                step = run_step(base, journey, args.rate, args.seconds)
+                elapsed = time.perf_counter() - started
+                finished = done() - before
+                arms[arm].append(step)
+                if arm == "draining":
+                    drained.append(finished / elapsed)
+                print(
+                    f"  round {round_no + 1} {arm}: {len(step.latencies):,} answers, "
+                    f"p50 {step.p(50):.1f} ms, p99 {step.p(99):.1f} ms, errors "
+                    f"{step.error_rate:.2%}; jobs finished {finished:,} "
+                    f"({finished / elapsed:.0f}/s)",
+                    flush=True,
+                )
+        probe.arm = ""
+        remaining = args.jobs - done()
+        critical_ms = probe.latencies()
+    finally:
+        probe.stop.set()
+        signal_tree(worker.pid, signal.SIGCONT)
+        for proc in (worker, critical, relay):
+            stop(proc)
+        backlog_reset()
+    return {
+        "arms": arms,
+        "drained": drained,
+        "remaining": remaining,
+        "critical": critical_ms,
+    }
+
+
+def table(result: dict[str, Any], args: Any) -> list[str]:
+    arms = result["arms"]
+    ratios = [
+        drain.p(99) / idle.p(99)
+        for idle, drain in zip(arms["idle"], arms["draining"], strict=True)
+    ]
+    rows = []
+    for arm, steps in arms.items():
+        every = [value for step in steps for value in step.latencies]
+        errors = sum(step.errors for step in steps)
+        sent = sum(step.sent for step in steps)
+        rows.append(
+            f"| {arm} | {len(every):,} | {percentile(every, 50):.1f} | "
+            f"{percentile(every, 99):.1f} | {spread([s.p(99) for s in steps])} | "
+            f"{errors / max(sent, 1):.2%} |"
+        )
+    return [
+        "| arm | answers | p50 ms | p99 ms, all | p99 ms per round, median (min, "
+        "max) | errors |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| **p99 draining ÷ p99 idle**, per round, median (min, max) | "
+        f"**{spread(ratios)}** (goal ≤ 1.5) |",
+        f"| **workers' drain rate** under this load, jobs/s per draining window, "
+        f"median (min, max) | **{spread(result['drained'])}**; minimum "
+        f"{min(result['drained']):.0f} jobs/s |",
+        f"| jobs still waiting at the end | {result['remaining']:,} of {args.jobs:,} |",
+        *(
+            f"| **CRITICAL job start** (enqueue → handler), {arm}: p50 / p99 ms "
+            f"over {len(values):,} | {percentile(values, 50):.0f} / "
+            f"**{percentile(values, 99):.0f}** (goal p99 < 1000) |"
+            for arm, values in sorted(result["critical"].items())
+        ),
+    ]
+
+
+def main() -> None:
+    options = parser(__doc__)
+    options.add_argument("--jobs", type=int, default=10_000)
+    options.add_argument("--rate", type=float, default=100, help="requests/s offered")
+    options.add_argument("--products", type=int, default=10_000)
+    args = options.parse_args()
+    began = time.monotonic()
+    setup_django(ENV)
+    pinned = pin_self(1)
+    print(pinned, flush=True)
+    load_products(args.products)
+    with gunicorn(workers=workers(), **ENV) as base:
+        result = measure(base, args)
+    minutes = (time.monotonic() - began) / 60
+    body = "\n".join(
+        [
+            f"{pinned}; gunicorn as the Procfile's web process ({workers()} sync "
+            "workers) pinned to CPU 0; the Procfile's general Celery worker "
+            f"(prefork, {SLOTS} slots, nice {NICE}) unpinned; PostgreSQL, Redis and "
+            f"the relay unpinned; {args.products:,} products. Load: the browsing "
+            f"journey of bench/capacity.py, open loop at {args.rate:.0f} "
+            f"requests/s; backlog: {args.jobs:,} `email.send` jobs (LOW, "
+            "dummymail backend). Arms alternated over "
+            f"{args.rounds} rounds of {args.seconds} s: idle = the worker stopped "
+            f"(SIGSTOP), draining = running. Run time {minutes:.1f} min.",
+            "",
+            *table(result, args),
+        ]
+    )
+    print(body)
+    if args.write:
+        command = shlex.join([".venv/bin/python", "bench/drain.py", *sys.argv[1:]])
+        write_section("drain", body, command)
+
+
+if __name__ == "__main__":
+    main()
