@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 DEMO_SIZE ?= --products 2000 --users 50 --orders 300
 
-.PHONY: run test lint services bench loadtest
+.PHONY: run test lint services bench loadtest resilience
 
 # $(call apt_need,COMMAND,PACKAGE): apt-get install PACKAGE unless COMMAND is
 # there (apt-get update first only if the install fails).
@@ -54,8 +54,16 @@ bench: $(VENV)/.installed services
 	$(PY) bench/orders.py --write
 	$(PY) bench/monitoring.py --write
 	$(PY) bench/servers.py --write
+	$(PY) bench/capacity.py --write
+	$(PY) bench/drain.py --write
+	$(PY) bench/scale.py --write
 
 # Load test (locust) against its own database bazaar_loadtest: PROFILE=basic|spike|stress|endurance.
 PROFILE ?= basic
 loadtest: $(VENV)/.installed services
 	PROFILE=$(PROFILE) $(PY) loadtests/run.py
+
+# Fault scenarios against a private stack (own PostgreSQL cluster, Redis, SMTP
+# sink, free ports); writes RESILIENCE.md. ONLY=3,4 runs a subset.
+resilience: $(VENV)/.installed services
+	$(PY) -m resilience.run $(if $(ONLY),--only $(ONLY))

@@ -27,7 +27,12 @@ def build_logging(*, fmt: str, level: str) -> dict[str, Any]:
         renderer = structlog.processors.JSONRenderer()
         final = [structlog.processors.format_exc_info, renderer]
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        # Plain tracebacks: rich's (locals, highlighting) cost about a CPU
+        # second per logged exception, enough to stall a web worker when
+        # every request fails (resilience/FINDINGS.md, A).
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
         final = [renderer]
     structlog.configure(
         processors=[
