@@ -56,9 +56,9 @@ def pin_self(cpu: int) -> str:
         return f"could not pin the load generator: {exc}"
 
 
-def pin_tree(pid: int, cpus: set[int]) -> int:
-    """Move a running process and all its descendants (a gunicorn master and
-    its workers) onto ``cpus``; returns how many processes moved."""
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (a gunicorn master and its workers, a
+    Celery worker and its pool), parents first."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -69,15 +69,22 @@ def pin_tree(pid: int, cpus: set[int]) -> int:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(parent, []).append(int(entry.name))
-    todo, moved = [pid], 0
+    tree, todo = [], [pid]
     while todo:
         current = todo.pop()
-        try:
-            os.sched_setaffinity(current, cpus)
-            moved += 1
-        except ProcessLookupError:
-            continue
+        tree.append(current)
         todo.extend(children.get(current, []))
+    return tree
+
+
+def pin_tree(pid: int, cpus: set[int]) -> int:
+    """Move a running process and all its descendants onto ``cpus``; returns
+    how many processes moved."""
+    moved = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(member, cpus)
+            moved += 1
     return moved
 
 

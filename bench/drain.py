@@ -28,6 +28,7 @@ worker (one slot, not niced): its start latency (enqueue called → handler
 started) is reported per arm.
 """
 
+import contextlib
 import os
 import shlex
 import signal
@@ -45,6 +46,7 @@ from bench.catalog import workers
 from bench.common import (
     percentile,
     pin_self,
+    process_tree,
     setup_django,
     spread,
     start,
@@ -169,23 +171,9 @@ class CriticalProbe:
 
 def signal_tree(pid: int, sig: int) -> None:
     """Send ``sig`` to a process and all its descendants (the prefork pool)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            os.kill(current, sig)
-        except ProcessLookupError:
-            continue
-        todo.extend(children.get(current, []))
+    for member in process_tree(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, sig)
 
 
 def measure(base: str, args: Any) -> dict[str, Any]:
