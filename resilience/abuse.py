@@ -7,18 +7,14 @@
 11. Two beat processes side by side: each periodic slot runs once.
 
 Each function takes a started ``Stack`` and returns a ``scenarios.Result``;
-``python -m resilience.abuse --only 8,9,11`` runs them on a fresh stack.
+``python -m resilience.run --only 8,9,11`` runs them on a fresh stack.
 """
 
-import argparse
 import http.client
 import json
 import re
-import signal
-import sys
 import threading
 import time
-import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -39,7 +35,6 @@ from resilience.scenarios import (
     _describe,
     _ensure_stack,
     _wait_orders,
-    stop_background,
 )
 
 ADDRESS = {
@@ -872,58 +867,3 @@ ABUSE_SCENARIOS: dict[int, Callable[..., Result]] = {
     9: scenario_brute_force,
     11: scenario_two_beats,
 }
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the abuse scenarios on a fresh stack and print their records."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default="8,9,11", help="comma-separated numbers")
-    parser.add_argument(
-        "--beat-seconds", type=float, default=600, help="scenario 11's duration"
-    )
-    args = parser.parse_args(argv)
-    order = [int(n) for n in args.only.split(",")]
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    stack = Stack(worker_concurrency=4)
-    results: list[Result] = []
-    try:
-        print(f"starting the stack (logs in {stack.logs})", flush=True)
-        stack.start()
-        for number in order:
-            print(f"scenario {number} ...", flush=True)
-            kwargs = {"seconds": args.beat_seconds} if number == 11 else {}
-            try:
-                result = ABUSE_SCENARIOS[number](stack, **kwargs)
-            except Exception as exc:
-                result = Result(number, ABUSE_SCENARIOS[number].__name__)
-                result.reasons.append(f"scenario aborted: {exc!r}")
-                result.notes.append(traceback.format_exc()[-1500:])
-            finally:
-                stop_background()
-            results.append(result)
-            verdict = "PASS" if result.passed else "FAIL"
-            print(
-                json.dumps(
-                    {
-                        "number": result.number,
-                        "title": result.title,
-                        "verdict": verdict,
-                        "load": result.load,
-                        "broken": result.broken,
-                        "seconds": round(result.seconds),
-                        "reasons": result.reasons,
-                        "notes": result.notes,
-                        "counts": result.counts,
-                    },
-                    indent=2,
-                    default=str,
-                ),
-                flush=True,
-            )
-    finally:
-        stack.close()
-    return 0 if results and all(r.passed for r in results) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,6 +16,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.common import machine as cores_and_memory
 from resilience.abuse import ABUSE_SCENARIOS
 from resilience.abuse import headline as abuse_headline
 from resilience.harness import ROOT, Stack
@@ -29,14 +30,9 @@ DEFAULT_ORDER = [3, 4, 1, 2, 8, 9, 11]
 
 
 def machine() -> str:
-    mem_kb = 0
-    with open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
     return (
-        f"{os.cpu_count()} cores, {mem_kb / 1024 / 1024:.0f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+        f"{cores_and_memory()}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
     )
 
 
