@@ -100,7 +100,7 @@ def main() -> None:
     )
     print(body)
     if args.write:
-        write_section("auth", body, ".venv/bin/python bench/auth.py --write")
+        write_section("auth", body)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ import asyncio
 import itertools
 import json
 import random
-import shlex
 import sys
 import time
 from bisect import bisect_left
@@ -440,8 +439,7 @@ def main() -> None:
     print(body)
     print(json.dumps({"capacity": capacity}))
     if args.write:
-        command = shlex.join([".venv/bin/python", "bench/capacity.py", *sys.argv[1:]])
-        write_section("capacity", body, command)
+        write_section("capacity", body)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ of 3 follow one another, a load apart.
 """
 
 import os
-import shlex
 import statistics
 import subprocess
 import sys
@@ -338,8 +337,7 @@ def main() -> None:
     )
     print(body)
     if args.write:
-        command = shlex.join([".venv/bin/python", "bench/catalog.py", *sys.argv[1:]])
-        write_section("catalog", body, command)
+        write_section("catalog", body)
 
 
 if __name__ == "__main__":

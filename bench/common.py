@@ -3,6 +3,7 @@
 import contextlib
 import os
 import re
+import shlex
 import signal
 import statistics
 import subprocess
@@ -153,8 +154,20 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {mem_kb / 1024 / 1024:.0f} GiB RAM"
 
 
-def write_section(name: str, body: str, command: str) -> None:
-    """Replace (or add) this benchmark's section of bench/RESULTS.md."""
+# A Celery worker of the project, quiet and without the cluster chatter a
+# benchmark does not need; callers add queues, pool and slots.
+CELERY_WORKER = [
+    *(sys.executable, "-m", "celery", "-A", "config", "worker"),
+    *("-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"),
+]
+
+
+def write_section(name: str, body: str, command: str | None = None) -> None:
+    """Replace (or add) this benchmark's section of bench/RESULTS.md, with the
+    command that produced it (by default this process's own)."""
+    if command is None:
+        script = f"bench/{Path(sys.argv[0]).name}"
+        command = shlex.join([".venv/bin/python", script, *sys.argv[1:]])
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = (
         f"<!-- {name}:start -->\n"

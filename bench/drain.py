@@ -30,7 +30,6 @@ started) is reported per arm.
 
 import contextlib
 import os
-import shlex
 import signal
 import sys
 import threading
@@ -44,6 +43,7 @@ from bench.capacity import Journey, Step, run_step
 from bench.catalog import load as load_products
 from bench.catalog import workers
 from bench.common import (
+    CELERY_WORKER,
     percentile,
     pin_self,
     process_tree,
@@ -61,15 +61,18 @@ NICE = os.environ.get("WORKER_NICE") or "10"
 POOL = os.environ.get("WORKER_POOL") or "prefork"
 WORKER = [
     *("nice", "-n", NICE),
-    *(sys.executable, "-m", "celery", "-A", "config", "worker"),
+    *CELERY_WORKER,
     *("-Q", "critical,high,medium,low,batch", "-c", SLOTS, "-n", "drain@%h"),
     *("--pool", POOL),
-    *("-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"),
 ]
 CRITICAL_WORKER = [
-    *(sys.executable, "-m", "celery", "-A", "config", "worker"),
-    *("-Q", "critical", "-c", "1", "-n", "drain-critical@%h"),
-    *("-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"),
+    *CELERY_WORKER,
+    "-Q",
+    "critical",
+    "-c",
+    "1",
+    "-n",
+    "drain-critical@%h",
 ]
 RELAY = [sys.executable, "manage.py", "run_relay"]
 PROBE_EVERY = 0.1  # seconds between CRITICAL probe jobs
@@ -308,8 +311,7 @@ def main() -> None:
     )
     print(body)
     if args.write:
-        command = shlex.join([".venv/bin/python", "bench/drain.py", *sys.argv[1:]])
-        write_section("drain", body, command)
+        write_section("drain", body)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    CELERY_WORKER,
     percentile,
     pin_self,
     setup_django,
@@ -37,9 +38,8 @@ from bench.common import (
 )
 
 WORKER = [
-    *(sys.executable, "-m", "celery", "-A", "config", "worker"),
+    *CELERY_WORKER,
     *("--pool", os.environ.get("WORKER_POOL", "prefork")),
-    *("-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"),
 ]
 ALL_QUEUES = ("-Q", "critical,high,medium,low,batch")
 RELAY = [sys.executable, "manage.py", "run_relay"]
@@ -265,7 +265,7 @@ def main() -> None:
     body = "\n".join(lines)
     print(body)
     if args.write:
-        write_section("jobs", body, ".venv/bin/python bench/jobs.py --write")
+        write_section("jobs", body)
 
 
 if __name__ == "__main__":

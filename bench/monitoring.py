@@ -14,7 +14,6 @@ them. Arms alternate over --rounds rounds, order reversed every other round,
 after a warm-up of each.
 """
 
-import shlex
 import statistics
 import sys
 import tempfile
@@ -81,8 +80,7 @@ def main() -> None:
     )
     print(body)
     if args.write:
-        command = shlex.join([".venv/bin/python", "bench/monitoring.py", *sys.argv[1:]])
-        write_section("monitoring", body, command)
+        write_section("monitoring", body)
 
 
 if __name__ == "__main__":

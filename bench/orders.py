@@ -35,7 +35,6 @@ import http.client
 import json
 import os
 import re
-import shlex
 import shutil
 import socket
 import sys
@@ -53,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.catalog import workers
 from bench.common import (
+    CELERY_WORKER,
     percentile,
     pin_self,
     pin_tree,
@@ -81,9 +81,8 @@ WORKER_ENV = {"DB_POOL_MAX": str(int(WORKER_SLOTS) + 4)}
 WORKER = [
     # At the Procfile's niceness: jobs yield the cores to requests.
     *("nice", "-n", os.environ.get("WORKER_NICE") or "10"),
-    *(sys.executable, "-m", "celery", "-A", "config", "worker"),
+    *CELERY_WORKER,
     *("-Q", "critical,high,medium,low,batch", "--pool", "threads", "-c", WORKER_SLOTS),
-    *("-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"),
 ]
 RELAY = [sys.executable, "manage.py", "run_relay"]
 SINK = [sys.executable, "bench/smtp_delay.py"]
@@ -742,8 +741,7 @@ def main() -> None:
     )
     print(body)
     if args.write:
-        command = shlex.join([".venv/bin/python", "bench/orders.py", *sys.argv[1:]])
-        write_section("orders", body, command)
+        write_section("orders", body)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ over every process of each server (its session: master and workers).
 """
 
 import os
-import shlex
 import signal
 import statistics
 import sys
@@ -267,8 +266,7 @@ def main() -> None:
     )
     print(body)
     if args.write:
-        command = shlex.join([".venv/bin/python", "bench/servers.py", *sys.argv[1:]])
-        write_section("servers", body, command)
+        write_section("servers", body)
 
 
 if __name__ == "__main__":
