@@ -18,6 +18,7 @@ nobody asked for is followed by a restart, after a pause that doubles from
 import signal
 import subprocess
 import sys
+import threading
 import time
 from types import FrameType
 
@@ -32,12 +33,12 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
-    stopping = False
+    stopping = threading.Event()  # a stop was asked for
     child: subprocess.Popen | None = None
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        first, stopping = not stopping, True
+        first = not stopping.is_set()
+        stopping.set()
         if child is not None and child.poll() is None:
             child.send_signal(signal.SIGTERM if first else signum)
 
@@ -50,7 +51,7 @@ def main(argv: list[str]) -> int:
         code = child.wait()
         if code < 0:  # killed by a signal: the shell's convention
             code = 128 - code
-        if stopping or code == 0:
+        if stopping.is_set() or code == 0:
             return code
         if time.monotonic() - started > HEALTHY_AFTER:
             pause = FIRST_PAUSE
@@ -59,10 +60,7 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
             flush=True,
         )
-        deadline = time.monotonic() + pause
-        while not stopping and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if stopping:
+        if stopping.wait(pause):
             return code
         pause = min(pause * 2, LONGEST_PAUSE)
 
