@@ -62,14 +62,15 @@ def _public_render(
     anonymous.path_info = request.path_info  # as the trailing-slash middleware left it
     response = view(anonymous, **kwargs)
     response.render()
-    if response.status_code >= 500:
-        raise _ServerError(response)
+    if response.status_code != 200:
+        raise _Uncacheable(response)
     return response.status_code, response.content
 
 
-class _ServerError(Exception):
-    """A 5xx (a database outage's 503): answered as the view made it, with
-    its headers (Retry-After), and never stored."""
+class _Uncacheable(Exception):
+    """Anything but a 200 (a 404, a 400, a database outage's 503): never
+    stored, so answered exactly as the view made it, headers (Retry-After)
+    included."""
 
     def __init__(self, response: HttpResponse) -> None:
         super().__init__(response.status_code)
@@ -114,8 +115,8 @@ def cached(
                 params=params,
                 ttl=ttl(),
             )
-        except _ServerError as exc:
-            return exc.response
+        except _Uncacheable as exc:
+            response = exc.response
         if response.status_code == 404 and _has_credentials(request):
             return view(request, **kwargs)
         return response
