@@ -36,7 +36,12 @@ from config.api.errors import DomainError
 from orders.enums import IdempotencyState
 from orders.exceptions import IdempotencyKeyReused, IdempotencyRequestInProgress
 from orders.models import IdempotencyKey, Order
-from orders.services.placement import Line, order_create
+from orders.services.placement import (
+    BUILD_ATTEMPTS,
+    Line,
+    PricesMoved,
+    order_build,
+)
 
 logger = structlog.get_logger("bazaar.orders")
 
@@ -172,6 +177,47 @@ def _release(record: IdempotencyKey) -> None:
     ).delete()
 
 
+def _answer(
+    record: IdempotencyKey,
+    user: User,
+    lines: list[Line],
+    shipping_address: dict[str, str],
+    render: Render,
+) -> Answer:
+    """Build the order and complete the key in one transaction; a refusal
+    rolls the order back (no savepoint: that would cost two more round trips
+    per order, inside the hot product's row lock) and completes the key
+    alone. ``_ClaimLost`` if the claim was taken over meanwhile.
+
+    Completing only while the claim still holds: the UPDATE takes the key's
+    row lock, so a takeover either ran before (no row matches, the order
+    rolls back) or waits and then finds the key completed.
+    """
+    for attempt in range(BUILD_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                order = order_build(
+                    user=user,
+                    lines=lines,
+                    shipping_address=shipping_address,
+                    lock=attempt == BUILD_ATTEMPTS - 1,
+                )
+                answer = Answer(201, render(order))
+                if not _complete(record, answer, order):
+                    raise _ClaimLost
+                return answer
+        except PricesMoved:
+            continue
+        except DomainError as exc:
+            if exc.status_code >= 500:
+                raise
+            answer = Answer(exc.status_code, _error_body(exc))
+            if not _complete(record, answer, None):
+                raise _ClaimLost from None
+            return answer
+    raise AssertionError("the last build reads under the row locks")
+
+
 def order_place(
     *,
     user: User,
@@ -194,26 +240,7 @@ def order_place(
         return claimed
     record = claimed
     try:
-        with transaction.atomic():
-            order: Order | None = None
-            try:
-                # Its own savepoint: a refusal undoes the order, not the key.
-                order = order_create(
-                    user=user, lines=lines, shipping_address=shipping_address
-                )
-            except DomainError as exc:
-                if exc.status_code >= 500:
-                    raise
-                answer = Answer(exc.status_code, _error_body(exc))
-            else:
-                answer = Answer(201, render(order))
-            # Complete the key only while we still hold the claim: the UPDATE
-            # takes the row lock, so a takeover either ran before (no row
-            # matches, the order rolls back) or waits and then finds the key
-            # completed.
-            if not _complete(record, answer, order):
-                raise _ClaimLost
-            return answer
+        return _answer(record, user, lines, shipping_address, render)
     except _ClaimLost:
         current = IdempotencyKey.objects.filter(user=user, key=key).first()
         if current is None:

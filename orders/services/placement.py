@@ -57,22 +57,45 @@ def order_number_next(*, year: int) -> str:
     return f"BZ-{year}-{value:06d}"
 
 
-def _products(quantities: dict[int, int]) -> dict[int, Product]:
+@dataclass(frozen=True)
+class _Priced:
+    """A product as the order reads it before taking its stock."""
+
+    name: str
+    price: Decimal
+    currency: str
+    is_active: bool
+
+
+class PricesMoved(Exception):
+    """A product's name, price or currency changed between the order's read
+    and its stock take: the caller rolls the order back and builds it again."""
+
+
+# How often a build is tried; the last one locks the rows as it reads them.
+BUILD_ATTEMPTS = 3
+
+
+def _products(quantities: dict[int, int], *, lock: bool = False) -> dict[int, _Priced]:
+    rows = Product.objects.filter(pk__in=quantities).order_by("pk")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
     return {
-        product.pk: product
-        for product in Product.objects.filter(pk__in=quantities).only(
+        pk: _Priced(name, price, currency, is_active)
+        for pk, name, price, currency, is_active in rows.values_list(
             "id", "name", "price", "currency", "is_active"
         )
     }
 
 
-def _products_check(quantities: dict[int, int], products: dict[int, Product]) -> None:
-    """ProductUnavailable (missing or inactive), then MixedCurrency."""
+def _products_check(quantities: dict[int, int], products: dict[int, _Priced]) -> str:
+    """ProductUnavailable (missing or inactive), then MixedCurrency; else the
+    order's one currency."""
     for product_id in sorted(quantities):
         product = products.get(product_id)
         if product is None or not product.is_active:
             raise ProductUnavailable(product_id=product_id)
-    _one_currency({product.currency for product in products.values()})
+    return _one_currency({product.currency for product in products.values()})
 
 
 def _one_currency(currencies: set[str]) -> str:
@@ -82,28 +105,30 @@ def _one_currency(currencies: set[str]) -> str:
     return currencies.pop()
 
 
-@transaction.atomic
-def order_create(
-    *, user: User, lines: list[Line], shipping_address: dict[str, str]
+def order_build(
+    *,
+    user: User,
+    lines: list[Line],
+    shipping_address: dict[str, str],
+    lock: bool = False,
 ) -> Order:
-    """Create a pending order and take its stock, all lines or none.
+    """Write a pending order and take its stock; call it inside ``atomic``.
 
-    Duplicate lines are merged. Raises ProductUnavailable (missing or
-    inactive), MixedCurrency, or catalog's InsufficientStock; any of them
-    leaves nothing behind. The confirmation email and the in-app notification
-    are queued in the same transaction; the activity events after it commits.
+    The stock is taken last: its conditional UPDATE locks each product's row
+    until commit, so a hot product is held for the take and the commit only,
+    not for the whole order (buyers of one product queue on that lock). The
+    order is written at the prices read first; the take returns the row as
+    it locked it, and if a name, price or currency moved in between this
+    raises ``PricesMoved`` (roll back and build again, with ``lock=True`` to
+    read under the row locks on the last try). Raises ProductUnavailable
+    (missing or inactive), MixedCurrency, or catalog's InsufficientStock;
+    the caller's rollback leaves nothing behind. The confirmation email and
+    the in-app notification are queued in the same transaction; the activity
+    events after it commits.
     """
     quantities = lines_merge(lines)
-    try:
-        # The take reads each product's name, price and currency as it locks
-        # the row (held until commit): the order is sold at those.
-        products: dict[int, StockTaken] = stock_take_lines(quantities=quantities)
-    except InsufficientStock:
-        # A missing or inactive product, or mixed currencies, answer first.
-        _products_check(quantities, _products(quantities))
-        raise
-    # Mixed currencies roll the take back with the rest.
-    currency = _one_currency({product.currency for product in products.values()})
+    products = _products(quantities, lock=lock)
+    currency = _products_check(quantities, products)
 
     subtotal = sum(
         (products[pk].price * quantity for pk, quantity in quantities.items()),
@@ -156,8 +181,43 @@ def order_create(
         ),
         now=now,
     )
+    _stock_take(quantities, products)
     transaction.on_commit(lambda: metrics.ORDERS_PLACED.labels(order.currency).inc())
     return order
+
+
+def _stock_take(quantities: dict[int, int], products: dict[int, _Priced]) -> None:
+    """Take the units; PricesMoved if a product is not as the order read it."""
+    try:
+        taken: dict[int, StockTaken] = stock_take_lines(quantities=quantities)
+    except InsufficientStock:
+        # Deactivated since the read: say so rather than "short".
+        _products_check(quantities, _products(quantities))
+        raise
+    for pk, now in taken.items():
+        read = products[pk]
+        if (now.name, now.price, now.currency) != (
+            read.name,
+            read.price,
+            read.currency,
+        ):
+            raise PricesMoved(pk)
+
+
+def order_create(
+    *, user: User, lines: list[Line], shipping_address: dict[str, str]
+) -> Order:
+    """``order_build`` in its own transaction (a savepoint when nested), built
+    again if a price moves under it; a refusal leaves nothing behind."""
+    order = dict(user=user, lines=lines, shipping_address=shipping_address)
+    for _ in range(BUILD_ATTEMPTS - 1):
+        try:
+            with transaction.atomic():
+                return order_build(**order)
+        except PricesMoved:
+            pass
+    with transaction.atomic():
+        return order_build(**order, lock=True)
 
 
 def _confirmation_queue(*, order: Order, items: list[OrderItem]) -> None:

@@ -165,7 +165,7 @@ def test_a_server_error_releases_the_key_for_a_retry(buyer_client, mug, monkeypa
         raise RuntimeError("boom")
 
     body = order_body((mug, 1))
-    monkeypatch.setattr(idempotency, "order_create", broken)
+    monkeypatch.setattr(idempotency, "order_build", broken)
     failed = place(buyer_client, body, key="retry-me")
     assert failed.status_code == 500
     assert IdempotencyKey.objects.count() == 0

@@ -4,6 +4,7 @@ the confirmation queued, the body validated."""
 import re
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -289,3 +290,71 @@ def test_unknown_top_level_fields_are_rejected(buyer_client, mug):
 def test_unverified_users_may_order(buyer, buyer_client, mug):
     assert buyer.is_verified is False
     assert place(buyer_client, order_body((mug, 1))).status_code == 201
+
+
+@pytest.fixture
+def seller_connection():
+    """A second, autocommitting connection to the test database."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"],
+        host=db["HOST"],
+        port=db["PORT"],
+        user=db["USER"],
+        autocommit=True,
+    ) as other:
+        yield other
+
+
+def _price_moves_after_each_read(monkeypatch, seller, product):
+    """Raise the product's price, committed from another connection, right
+    after each unlocked read: a seller editing between the order's read and
+    its stock take."""
+    from orders.services import placement
+
+    read = placement._products
+    calls = []
+
+    def racing(quantities, *, lock=False):
+        products = read(quantities, lock=lock)
+        calls.append(lock)
+        if not lock:
+            seller.execute(
+                "UPDATE catalog_product SET price = price + 1 WHERE id = %s",
+                [product.pk],
+            )
+        return products
+
+    monkeypatch.setattr(placement, "_products", racing)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_price_moving_before_the_take_builds_the_order_again(
+    buyer, mug, monkeypatch, seller_connection
+):
+    calls = _price_moves_after_each_read(monkeypatch, seller_connection, mug)
+
+    order = create(buyer, (mug, 2))
+
+    # Two unlocked reads went stale; the third read locked the row.
+    assert calls == [False, False, True]
+    assert order.items.get().unit_price == Decimal("14.50")
+    assert Order.objects.count() == OrderItem.objects.count() == 1
+    assert JobRecord.objects.filter(order=order).count() == 1
+    assert Product.objects.get(pk=mug.pk).stock == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_placed_order_is_sold_at_the_price_its_take_locked(
+    buyer_client, mug, monkeypatch, seller_connection
+):
+    calls = _price_moves_after_each_read(monkeypatch, seller_connection, mug)
+
+    response = place(buyer_client, order_body((mug, 1)), key="moving-price")
+
+    assert response.status_code == 201, response.json()
+    assert calls == [False, False, True]
+    assert response.json()["items"][0]["unit_price"] == "14.50"
+    assert Order.objects.get().items.get().unit_price == Decimal("14.50")
+    assert Product.objects.get(pk=mug.pk).stock == 9
