@@ -7,6 +7,7 @@ competes with the server for a core; PostgreSQL and Redis are left unpinned.
 import argparse
 import os
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -96,9 +97,12 @@ def wrk(
     connections: int = 16,
     threads: int = 1,
     headers: dict[str, str] | None = None,
+    script: str | None = None,
+    timeout: int = 2,
 ) -> dict[str, float]:
-    """Run wrk pinned to CPU 1; return requests/s, latency percentiles (ms),
-    requests, bytes read and error answers (statuses >= 400: wrk counts no 3xx)."""
+    """Run wrk pinned to CPU 1 (with a Lua ``script`` file if given); return
+    requests/s, latency percentiles (ms), requests, bytes read, error answers
+    (statuses >= 400: wrk counts no 3xx) and wrk's CPU seconds."""
     cmd = [
         "taskset",
         "-c",
@@ -108,13 +112,21 @@ def wrk(
         f"-c{connections}",
         f"-d{seconds}s",
         "--latency",
+        f"--timeout={timeout}s",
     ]
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
+    if script is not None:
+        cmd += ["-s", script]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         [*cmd, url], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    figures["cpu_s"] = (after.ru_utime + after.ru_stime) - (
+        before.ru_utime + before.ru_stime
+    )
     for pct in ("50", "90", "99"):
         match = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
         value, unit = float(match.group(1)), match.group(2)
@@ -128,6 +140,13 @@ def wrk(
     figures["bytes_read"] = float(total.group(2)) * scale
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     figures["non_2xx"] = float(errors.group(1)) if errors else 0.0
+    # Connect, read and write errors and timeouts (answers wrk gave up on).
+    socket = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    figures["socket_errors"] = (
+        float(sum(int(value) for value in socket.groups())) if socket else 0.0
+    )
     return figures
 
 
