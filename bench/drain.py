@@ -23,16 +23,16 @@ rate under that load (its minimum is stated, so the ratio cannot be won by
 starving the workers).
 
 Meanwhile a CRITICAL job (``bench.stamp``) is enqueued every 0.1 s through
-the outbox, as any request would, and picked up by the Procfile's critical
-worker (one slot, not niced): its start latency (enqueue called → handler
-started) is reported per arm.
+the outbox, as any request would (from a process of its own, on CPU 1), and
+picked up by the Procfile's critical worker (one slot, not niced): its start
+latency (enqueue called → handler started) is reported per arm.
 """
 
 import contextlib
+import multiprocessing
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,7 @@ POOL = os.environ.get("WORKER_POOL") or "prefork"
 WORKER = [
     *("nice", "-n", NICE),
     *CELERY_WORKER,
-    *("-Q", "critical,high,medium,low,batch", "-c", SLOTS, "-n", "drain@%h"),
+    *("-Q", "high,medium,low,batch", "-c", SLOTS, "-n", "drain@%h"),
     *("--pool", POOL),
 ]
 CRITICAL_WORKER = [
@@ -130,46 +130,86 @@ def done() -> int:
     ).count()
 
 
+SENT = "bench:drain:sent"  # Redis hash: probe job id -> arm
+PROBE_ARMS = ("", "idle", "draining")
+
+
 class CriticalProbe:
-    """Enqueues a CRITICAL stamp job every PROBE_EVERY seconds, in a thread,
-    labelled with the arm running at the time."""
+    """Enqueues a CRITICAL stamp job every PROBE_EVERY seconds, labelled with
+    the arm running at the time, from a process of its own: a thread of this
+    one would share its interpreter lock with the load generator, and a busy
+    generator would hold up the enqueue after its clock had started. Spawned,
+    not forked: a fork would share this process's pooled connections."""
 
     def __init__(self) -> None:
-        self.arm = ""
-        self.sent: dict[str, str] = {}  # job id -> arm
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        context = multiprocessing.get_context("spawn")
+        self._arm = context.Value("i", 0)
+        self.stop = context.Event()
+        self.ready = context.Event()
+        self.process = context.Process(
+            target=_probe_run, args=(self._arm, self.stop, self.ready), daemon=True
+        )
 
-    def _run(self) -> None:
-        from django.db import connection, transaction
+    @property
+    def arm(self) -> str:
+        return PROBE_ARMS[self._arm.value]
 
-        import jobs
-        from jobs.enums import Priority
+    @arm.setter
+    def arm(self, name: str) -> None:
+        self._arm.value = PROBE_ARMS.index(name)
 
-        try:
-            while not self.stop.wait(PROBE_EVERY):
-                if not self.arm:
-                    continue
-                with transaction.atomic():
-                    job = jobs.enqueue(
-                        "bench.stamp", {"t0": time.time()}, priority=Priority.CRITICAL
-                    )
-                self.sent[str(job.pk)] = self.arm
-        finally:
-            connection.close()
+    def start(self) -> None:
+        from bench.handlers import redis
+
+        redis().delete(SENT)
+        self.process.start()
+        if not self.ready.wait(timeout=60):
+            raise TimeoutError("the CRITICAL probe process did not start")
+
+    def halt(self) -> None:
+        self.stop.set()
+        if self.process.pid is not None:
+            self.process.join(timeout=10)
 
     def latencies(self, timeout: float = 60) -> dict[str, list[float]]:
         """Start latency in ms per arm, once every probe has started."""
         from bench.handlers import STARTS, redis
 
-        wait_until(lambda: redis().hlen(STARTS) >= len(self.sent), timeout=timeout)
+        sent = {
+            key.decode(): value.decode() for key, value in redis().hgetall(SENT).items()
+        }
+        wait_until(lambda: redis().hlen(STARTS) >= len(sent), timeout=timeout)
         found: dict[str, list[float]] = {}
         for key, value in redis().hgetall(STARTS).items():
-            arm = self.sent.get(key.decode())
+            arm = sent.get(key.decode())
             if arm:
                 t0, t1 = (float(part) for part in value.decode().split(":"))
                 found.setdefault(arm, []).append((t1 - t0) * 1000)
         return found
+
+
+def _probe_run(arm: Any, stop: Any, ready: Any) -> None:
+    """The probe process: its own Django, its own connections."""
+    setup_django(ENV)
+    from django.db import connection, transaction
+
+    import jobs
+    from bench.handlers import redis
+    from jobs.enums import Priority
+
+    ready.set()
+    try:
+        while not stop.wait(PROBE_EVERY):
+            name = PROBE_ARMS[arm.value]
+            if not name:
+                continue
+            with transaction.atomic():
+                job = jobs.enqueue(
+                    "bench.stamp", {"t0": time.time()}, priority=Priority.CRITICAL
+                )
+            redis().hset(SENT, str(job.pk), name)
+    finally:
+        connection.close()
 
 
 def signal_tree(pid: int, sig: int) -> None:
@@ -195,7 +235,7 @@ def measure(base: str, args: Any) -> dict[str, Any]:
     drained: list[float] = []
     try:
         wait_until(lambda: done() > 0, timeout=60)
-        probe.thread.start()
+        probe.start()
         for round_no in range(args.rounds):
             order = ["idle", "draining"] if round_no % 2 == 0 else ["draining", "idle"]
             for arm in order:
@@ -218,10 +258,11 @@ def measure(base: str, args: Any) -> dict[str, Any]:
                     flush=True,
                 )
         probe.arm = ""
+        probe.halt()
         remaining = args.jobs - done()
         critical_ms = probe.latencies()
     finally:
-        probe.stop.set()
+        probe.halt()
         signal_tree(worker.pid, signal.SIGCONT)
         for proc in (worker, critical, relay):
             stop(proc)

@@ -256,7 +256,7 @@ def main() -> int:
                 "-n",
                 f"loadtest-general-{os.getpid()}@%h",
                 "-Q",
-                "critical,high,medium,low,batch",
+                "high,medium,low,batch",
                 "-c",
                 env["WORKER_CONCURRENCY"],
             ],

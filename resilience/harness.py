@@ -37,7 +37,8 @@ PG_BIN = Path(os.environ.get("RESILIENCE_PG_BIN", "/usr/lib/postgresql/15/bin"))
 LOG_DIR = ROOT / "var" / "resilience"
 DB_NAME = "bazaar_resilience"
 PASSWORD = "bazaar-demo-123"  # noqa: S105 - seed_demo's public demo password
-ALL_QUEUES = "critical,high,medium,low,batch"
+# The Procfile's general worker: every queue but critical (worker_critical's).
+GENERAL_QUEUES = "high,medium,low,batch"
 # What the Procfile runs under scripts/respawn.py.
 SUPERVISED = ("worker", "worker_critical", "relay", "beat")
 
@@ -196,8 +197,8 @@ class Stack:
                     "config/gunicorn.py",
                 ],
             ),
-            # Procfile's two workers: every queue in priority order, and a
-            # dedicated critical one.
+            # Procfile's two workers: the other queues in priority order, and
+            # a dedicated critical one.
             "worker": Proc(
                 "worker",
                 [
@@ -209,7 +210,7 @@ class Stack:
                     "-n",
                     f"{tag}-general@%h",
                     "-Q",
-                    ALL_QUEUES,
+                    GENERAL_QUEUES,
                     "-c",
                     str(worker_concurrency),
                 ],
