@@ -14,7 +14,6 @@ from accounts.enums import ActivityKind
 from accounts.models import User
 from accounts.services import notify
 from catalog.exceptions import InsufficientStock
-from catalog.models import Product
 from catalog.services import StockTaken, stock_take_lines
 from jobs.enums import Priority
 from jobs.mail import email_payload
@@ -76,16 +75,20 @@ class PricesMoved(Exception):
 BUILD_ATTEMPTS = 3
 
 
+_PRODUCTS = """
+    SELECT id, name, price, currency, is_active FROM catalog_product
+     WHERE id = ANY(%s) ORDER BY id {lock}
+"""
+
+
 def _products(quantities: dict[int, int], *, lock: bool = False) -> dict[int, _Priced]:
-    rows = Product.objects.filter(pk__in=quantities).order_by("pk")
-    if lock:
-        rows = rows.select_for_update(of=("self",))
-    return {
-        pk: _Priced(name, price, currency, is_active)
-        for pk, name, price, currency, is_active in rows.values_list(
-            "id", "name", "price", "currency", "is_active"
-        )
-    }
+    """The products as the order reads them (written out: this runs on every
+    order, and the ORM spends longer compiling the query than PostgreSQL
+    spends answering it)."""
+    sql = _PRODUCTS.format(lock="FOR UPDATE" if lock else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(quantities)])
+        return {pk: _Priced(*row) for pk, *row in cursor.fetchall()}
 
 
 def _products_check(quantities: dict[int, int], products: dict[int, _Priced]) -> str:
