@@ -15,15 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from io import BytesIO
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from PIL import ExifTags, Image, ImageCms
 
 from catalog.exceptions import ImageInvalid, ImageTooLarge
 from config.storage import storage_write
+
+# Pillow is imported inside the functions that use it, not here: every web
+# worker imports this module (through catalog.services), but only an upload
+# request or the image job opens an image.
+if TYPE_CHECKING:
+    from PIL import Image, ImageCms
 
 # Longest side of each variant in pixels, largest first; never upscaled.
 VARIANTS = (("full", 1600), ("card", 600), ("thumbnail", 200))
@@ -39,15 +44,16 @@ HEAD_BYTES = 12
 NOT_AN_IMAGE = "Upload a JPEG, PNG or WebP image."
 UNREADABLE = "The image could not be decoded; it may be corrupt or truncated."
 
-# EXIF orientation -> the transpose that makes the pixels upright (5-8 swap sides).
+# EXIF orientation -> the Image.Transpose that makes the pixels upright (5-8
+# swap sides); names, so that Pillow is not needed to define it.
 _UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
 }
 _SWAPS_SIDES = frozenset({5, 6, 7, 8})
 
@@ -90,12 +96,14 @@ def _too_many_pixels(limit: int) -> ImageInvalid:
     return ImageInvalid(f"The image has more than {limit} pixels (width x height).")
 
 
-def _open(fp: IO[bytes], fmt: str) -> Image.Image:
+def _open(fp: IO[bytes], fmt: str) -> "Image.Image":
     """Parse the header of ``fp`` with the decoder of ``fmt`` only; check its size.
 
     Only the header is read: a 100 000 x 100 000 PNG of a few bytes is refused
     here without allocating anything.
     """
+    from PIL import Image
+
     limit = settings.PRODUCT_IMAGE_MAX_PIXELS
     # Pillow's own bomb guard, at our limit: it refuses twice the limit in
     # open() and warns above it; the exact check follows.
@@ -162,7 +170,9 @@ def image_render(data: bytes) -> list[Variant]:
         raise ImageInvalid(UNREADABLE) from exc
 
 
-def _render(image: Image.Image) -> list[Variant]:
+def _render(image: "Image.Image") -> list[Variant]:
+    from PIL import Image
+
     width, height = image.size
     longest = max(width, height)
     largest = VARIANTS[0][1]
@@ -187,28 +197,35 @@ def _render(image: Image.Image) -> list[Variant]:
     return variants
 
 
-def _upright(image: Image.Image) -> tuple[Image.Image, bool]:
+def _upright(image: "Image.Image") -> tuple["Image.Image", bool]:
     """Apply the EXIF orientation; True when it swapped width and height."""
+    from PIL import ExifTags, Image
+
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception:  # malformed EXIF: keep the pixels as stored
         return image, False
     if orientation not in _UPRIGHT:
         return image, False
-    return image.transpose(_UPRIGHT[orientation]), orientation in _SWAPS_SIDES
+    transpose = Image.Transpose[_UPRIGHT[orientation]]
+    return image.transpose(transpose), orientation in _SWAPS_SIDES
 
 
 @cache
-def _srgb() -> ImageCms.ImageCmsProfile:
+def _srgb() -> "ImageCms.ImageCmsProfile":
+    from PIL import ImageCms
+
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-def _rgb(image: Image.Image) -> Image.Image:
+def _rgb(image: "Image.Image") -> "Image.Image":
     """RGB, or RGBA when the image has real transparency, in sRGB.
 
     An embedded colour profile is applied before it is dropped with the other
     metadata, so wide-gamut photos keep their colours.
     """
+    from PIL import ImageCms
+
     alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     target = "RGBA" if alpha else "RGB"
     icc = image.info.get("icc_profile")
@@ -231,7 +248,7 @@ def _rgb(image: Image.Image) -> Image.Image:
     return converted
 
 
-def _webp(image: Image.Image) -> bytes:
+def _webp(image: "Image.Image") -> bytes:
     """Encode without metadata: no EXIF, XMP or ICC profile is passed on."""
     image.info = {}
     out = BytesIO()

@@ -19,11 +19,6 @@ from xml.sax.saxutils import escape
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from config.storage import storage_write
 
@@ -88,6 +83,21 @@ def _state(data: InvoiceData) -> str:
 
 def invoice_render(data: InvoiceData) -> bytes:
     """The invoice as PDF bytes; the same data always gives the same bytes."""
+    # reportlab is imported here, not at module level: only the invoice job
+    # (a Celery worker) renders PDFs, while the web process imports this
+    # module just to open or delete stored invoices.
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import (
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
+
     styles = getSampleStyleSheet()
     body, cell = styles["Normal"], styles["BodyText"]
     out = BytesIO()

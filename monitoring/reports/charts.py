@@ -9,11 +9,12 @@ same charts.
 import io
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from monitoring.models import ReportKind
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DPI = 100
 SIZE = (8, 3.6)
@@ -26,7 +27,17 @@ class Chart:
     png: bytes
 
 
-def _png(figure: Figure) -> bytes:
+def _figure() -> "Figure":
+    """A new figure. matplotlib (and numpy) are imported here, not at module
+    level: this module is imported by every process that registers job types
+    (the web workers too), and only report jobs and the admin's report page
+    draw charts; importing them up front cost each web worker ~37 MiB."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=SIZE)
+
+
+def _png(figure: "Figure") -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     return buffer.getvalue()
@@ -43,7 +54,7 @@ def grouped_bars(
 ) -> bytes:
     """Vertical bars per label, one colour per group (e.g. per currency):
     groups side by side, never stacked, since they are not addable."""
-    figure = Figure(figsize=SIZE)
+    figure = _figure()
     axes = figure.subplots()
     axes.set_title(title)
     if not groups or not labels:
@@ -64,7 +75,7 @@ def grouped_bars(
 
 def ranked_bars(*, title: str, items: list[tuple[str, float]], xlabel: str) -> bytes:
     """Horizontal bars, the first item on top."""
-    figure = Figure(figsize=SIZE)
+    figure = _figure()
     axes = figure.subplots()
     axes.set_title(title)
     if not items:
@@ -84,7 +95,7 @@ def stacked_bars(
     *, title: str, labels: list[str], stacks: dict[str, list[float]], ylabel: str
 ) -> bytes:
     """Vertical bars per label, split into parts that do add up (outcomes)."""
-    figure = Figure(figsize=SIZE)
+    figure = _figure()
     axes = figure.subplots()
     axes.set_title(title)
     if not any(any(values) for values in stacks.values()):
