@@ -54,6 +54,7 @@ bench: $(VENV)/.installed services
 	$(PY) bench/orders.py --write
 	$(PY) bench/monitoring.py --write
 	$(PY) bench/servers.py --write
+	$(PY) bench/generators.py --write
 	$(PY) bench/capacity.py --write
 	$(PY) bench/drain.py --write
 	$(PY) bench/scale.py --write
