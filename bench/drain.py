@@ -59,7 +59,12 @@ from bench.web import gunicorn, parser
 SLOTS = os.environ.get("WORKER_CONCURRENCY", "4")
 NICE = os.environ.get("WORKER_NICE") or "10"
 POOL = os.environ.get("WORKER_POOL") or "prefork"
+# "idle": the worker under Linux's SCHED_IDLE policy (chrt --idle 0), which
+# runs it only on a core nothing else wants.
+SCHED = os.environ.get("WORKER_SCHED") or "other"
+SCHED_NOTE = ", SCHED_IDLE" if SCHED == "idle" else ""
 WORKER = [
+    *(("chrt", "--idle", "0") if SCHED == "idle" else ()),
     *("nice", "-n", NICE),
     *CELERY_WORKER,
     *("-Q", "high,medium,low,batch", "-c", SLOTS, "-n", "drain@%h"),
@@ -339,7 +344,8 @@ def main() -> None:
         [
             f"{pinned}; gunicorn as the Procfile's web process ({workers()} sync "
             "workers) pinned to CPU 0; the Procfile's general Celery worker "
-            f"({POOL}, {SLOTS} slots, nice {NICE}) unpinned; PostgreSQL, Redis and "
+            f"({POOL}, {SLOTS} slots, nice {NICE}{SCHED_NOTE}) unpinned; "
+            "PostgreSQL, Redis and "
             f"the relay unpinned; {args.products:,} products. Load: the browsing "
             f"journey of bench/capacity.py, open loop at {args.rate:.0f} "
             f"requests/s; backlog: {args.jobs:,} `email.send` jobs (LOW, "
