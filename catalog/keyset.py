@@ -130,13 +130,19 @@ class RowCompare(Expression):
         return f"{sides[0]} {self.operator} {sides[1]}", params
 
 
-def paginate(
-    queryset: QuerySet, *, ordering: Ordering, cursor: Cursor | None, page_size: int
-) -> Page:
-    """One page of ``queryset`` ordered by ``(ordering.field, id)``."""
-    backwards = cursor is not None and cursor.backwards
+def walks_descending(ordering: Ordering, cursor: Cursor | None) -> bool:
+    """Whether a page is read in descending ``(field, id)`` order."""
     # Walking backwards reads the same index the other way round.
-    descending = ordering.descending != backwards
+    return ordering.descending != (cursor is not None and cursor.backwards)
+
+
+def keyset_walk(
+    queryset: QuerySet, *, ordering: Ordering, cursor: Cursor | None
+) -> QuerySet:
+    """``queryset`` in walking order from ``cursor`` on (unsliced): the rows a
+    page takes its first ones from. Callers that assemble a page from parts
+    (``selectors``) use it for each part, so every part agrees with the page."""
+    descending = walks_descending(ordering, cursor)
     prefix = "-" if descending else ""
     queryset = queryset.order_by(f"{prefix}{ordering.field}", f"{prefix}id")
     if cursor is not None:
@@ -147,7 +153,16 @@ def paginate(
                 [Value(ordering.parse(cursor.value)), Value(cursor.id)],
             )
         )
-    rows = list(queryset[: page_size + 1])
+    return queryset
+
+
+def paginate(
+    queryset: QuerySet, *, ordering: Ordering, cursor: Cursor | None, page_size: int
+) -> Page:
+    """One page of ``queryset`` ordered by ``(ordering.field, id)``."""
+    rows = list(
+        keyset_walk(queryset, ordering=ordering, cursor=cursor)[: page_size + 1]
+    )
     return _page(
         rows,
         ordering=ordering,

@@ -120,12 +120,35 @@ class Product(models.Model):
                 name="product_popularity_idx",
                 condition=Q(is_active=True),
             ),
-            # The category filter (with descendants) and the seller filter.
+            # The category filter (with descendants): one index per public
+            # ordering, walked per category of the subtree (selectors.
+            # _category_candidates); price is included so the price range is
+            # checked on the index tuple. (category, price) serves the tree's
+            # counts and the price orderings.
             models.Index(
-                fields=["category", "-created_at"],
-                name="product_category_idx",
+                fields=["category", "price", "id"],
+                name="product_cat_price_idx",
                 condition=Q(is_active=True),
             ),
+            models.Index(
+                fields=["category", "created_at", "id"],
+                name="product_cat_created_idx",
+                include=["price"],
+                condition=Q(is_active=True),
+            ),
+            models.Index(
+                fields=["category", "name", "id"],
+                name="product_cat_name_idx",
+                include=["price"],
+                condition=Q(is_active=True),
+            ),
+            models.Index(
+                fields=["category", "popularity", "id"],
+                name="product_cat_popularity_idx",
+                include=["price"],
+                condition=Q(is_active=True),
+            ),
+            # The seller filter.
             models.Index(fields=["seller", "-created_at"], name="product_seller_idx"),
             # Full-text search.
             GinIndex(fields=["search_vector"], name="product_search_idx"),

@@ -5,6 +5,8 @@ staff views of inactive products aside), so a response cache can wrap the
 GET views later without knowing how they are computed.
 """
 
+import json
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +14,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVectorField,
+)
 from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
@@ -26,16 +32,31 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
-from catalog.keyset import ORDERINGS, Cursor, Ordering, Page, paginate
+from catalog.keyset import (
+    ORDERINGS,
+    Cursor,
+    Ordering,
+    Page,
+    keyset_walk,
+    paginate,
+    walks_descending,
+)
 from catalog.models import Category, Product
 
 DEFAULT_ORDERING = "-created_at"
 # Ranking reads each candidate's vector; capping the candidates keeps a
 # common word as cheap as a rare one (see _search_candidates).
 SEARCH_CANDIDATES = 1000
-# The probe reads this many times SEARCH_CANDIDATES of the most popular
-# products: a word in at least 1 product in 8 fills the cap from them.
+# A window of up to this many times SEARCH_CANDIDATES of the most popular
+# products (a word in at least 1 product in 8 fills the cap from them) is
+# walked row by row; a larger one is read as a bitmap (_search_candidates).
 SEARCH_PROBE_FACTOR = 8
+# The probe's window is this much above what the estimated share of matches
+# needs, so an estimate a little high still fills the cap.
+SEARCH_PROBE_MARGIN = 1.25
+# A match read by the fallback (a heap row) costs about this many index
+# tuples of the window (EXPLAIN ANALYZE at 1M products).
+SEARCH_FALLBACK_COST = 10
 SEARCH_MAX_WORDS = 16
 # The last word is matched as a prefix from this many characters on.
 SEARCH_PREFIX_MIN = 2
@@ -140,10 +161,15 @@ def category_subtree_ids(*, category: int | str) -> list[int]:
     )
 
 
-def _filter_condition(filters: ProductFilters, *, include_inactive: bool) -> Q | None:
-    """The filters (search aside) as one condition; None when no row can match."""
+def _filter_condition(
+    filters: ProductFilters, *, include_inactive: bool, category: bool = True
+) -> Q | None:
+    """The filters (search aside) as one condition; None when no row can match.
+
+    ``category=False`` leaves the category filter out (the caller applies it).
+    """
     condition = Q() if include_inactive else Q(is_active=True)
-    if filters.category is not None:
+    if filters.category is not None and category:
         lookup = _id_or_slug(filters.category)
         if lookup is None:
             return None
@@ -203,8 +229,63 @@ def product_list(
             page_size=page_size,
         )
     spec = ORDERINGS[effective]
-    queryset = _as_rows(Product.objects.filter(condition))
-    return paginate(queryset, ordering=spec, cursor=cursor, page_size=page_size)
+    queryset = Product.objects.filter(condition)
+    if filters.category is not None and not include_inactive:
+        queryset = queryset.filter(
+            id__in=_category_candidates(
+                filters, ordering=spec, cursor=cursor, page_size=page_size
+            )
+        )
+    return paginate(
+        _as_rows(queryset), ordering=spec, cursor=cursor, page_size=page_size
+    )
+
+
+def _category_candidates(
+    filters: ProductFilters,
+    *,
+    ordering: Ordering,
+    cursor: Cursor | None,
+    page_size: int,
+) -> RawSQL:
+    """Ids of the page's rows, and a few more, for a category filter.
+
+    Planned as one query, a subtree filter walks a global ordering index
+    until a page of matches turns up: the planner cannot estimate how
+    selective a subtree (and a price range within it) is, and a narrow one
+    reads most of the index (EXPLAIN at 1M products: 17,000 rows for one page,
+    0.5 s). Here each category of the subtree gives its own first
+    ``page_size + 1`` matches from the cursor on, read from a partial index on
+    ``(category, field, id)`` that holds ``price`` too (index-only: a
+    non-matching price costs an index tuple, not a heap row), and the first
+    ``page_size + 1`` of their union are the candidates. Every row of the page
+    is among the first ``page_size + 1`` of its own category, so the page
+    over the candidates (the caller re-applies every filter) is the page over
+    all matches. The cost follows the subtree's categories, not the table.
+    """
+    rest = _filter_condition(filters, include_inactive=False, category=False)
+    lookup = _id_or_slug(filters.category) if filters.category is not None else None
+    if rest is None or lookup is None:
+        raise ValueError("no candidates for a filter that matches nothing")
+    column, value = lookup
+    node = RawSQL("category_node.id", ())  # no input
+    per_category = keyset_walk(
+        Product.objects.filter(rest, category_id=node),
+        ordering=ordering,
+        cursor=cursor,
+    ).values("id", ordering.field)[: page_size + 1]
+    per_sql, per_params = _sql(per_category)
+    subtree = _subtree(column, value)
+    direction = "DESC" if walks_descending(ordering, cursor) else "ASC"
+    field = connection.ops.quote_name(ordering.field)
+    # Both fragments come from the ORM compiler (the subtree is a constant
+    # with a bound parameter); user input is in the params.
+    sql = (
+        f"SELECT cand.id FROM ({subtree.sql}) category_node(id)"  # noqa: S608
+        f" CROSS JOIN LATERAL ({per_sql}) cand"
+        f" ORDER BY cand.{field} {direction}, cand.id {direction} LIMIT %s"
+    )
+    return RawSQL(sql, (*subtree.params, *per_params, page_size + 1))  # noqa: S611
 
 
 def _as_rows(queryset: QuerySet, *extra: str) -> QuerySet:
@@ -255,60 +336,162 @@ def _sql(queryset: QuerySet) -> tuple[str, tuple[Any, ...]]:
     return sql, tuple(params)
 
 
-def _search_candidates(
-    condition: Q, *, query: SearchQuery, include_inactive: bool
-) -> QuerySet | RawSQL:
-    """Ids of the ``SEARCH_CANDIDATES`` most popular matches (popularity, then
-    id, descending): the same rows for every page while the data stands still.
+def _estimated_rows(queryset: QuerySet) -> float:
+    """The planner's row estimate for ``queryset`` (planning only, no execution)."""
+    sql, params = _sql(queryset.values("id"))
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
 
-    Two plans give that set, and a GIN bitmap alone suits neither end: it
-    gathers every match before any LIMIT applies, so its cost grows with the
-    number of matches. The probe walks ``product_popularity_idx`` over the
-    ``SEARCH_PROBE_FACTOR * SEARCH_CANDIDATES`` most popular active products,
-    testing each one, and stops at the cap: a common word fills it after a few
-    thousand rows whatever the table's size, and when it does these are
-    exactly the most popular matches. Only when it falls short (a rarer word,
-    or narrow filters) does the fallback run: the GIN bitmap with a top-N sort,
-    over few matches. Its rows include the probe's, so the union is the
-    fallback's set. The fallback orders by negated columns, an order no index
-    gives, so the planner cannot turn it into an unbounded walk of the
+
+def _probe_window(condition: Q, *, query: SearchQuery) -> int:
+    """How many of the most popular active products the window spans; 0: none.
+
+    Only the cost depends on it (``_search_candidates`` gives the same rows
+    either way). The window holds about ``share * window`` matches, ``share``
+    being the matches' share of the active products (the planner's estimate,
+    from the tsvector statistics), so it is sized to fill the cap with a
+    margin. Its price is index tuples of the popularity index (two passes);
+    the fallback's is a heap row per match. A rare word's window would be
+    most of the table: then the fallback alone runs.
+    """
+    base = SEARCH_PROBE_FACTOR * SEARCH_CANDIDATES
+    matches = _estimated_rows(Product.objects.filter(condition, search_vector=query))
+    active = _estimated_rows(Product.objects.filter(is_active=True))
+    if matches < SEARCH_CANDIDATES or active <= 0:
+        # Too few matches to fill the cap: the window could only fall short.
+        return 0
+    needed = SEARCH_PROBE_MARGIN * SEARCH_CANDIDATES * active / matches
+    if needed > base and needed > SEARCH_FALLBACK_COST * matches:
+        return 0
+    return max(base, math.ceil(needed))
+
+
+def _popularity_floor(size: int) -> float | None:
+    """About the popularity of the ``size``-th most popular active product
+    (None if there are fewer), from the column's statistics.
+
+    Any floor gives the same candidates (a window short of the cap falls back
+    to all matches), so an estimate will do: the histogram costs a catalog
+    read, the exact value an index walk of ``size`` tuples (10 ms for 60,000).
+    The statistics' bucket boundary at or below the target errs towards a
+    larger window. Without statistics, the exact value.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.histogram_bounds::text::float8[],"
+            " s.most_common_vals::text::float8[], s.most_common_freqs,"
+            " s.null_frac, c.reltuples"
+            " FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename"
+            " WHERE s.schemaname = current_schema() AND s.tablename = %s"
+            " AND s.attname = 'popularity' AND c.relkind = 'r'",
+            [Product._meta.db_table],
+        )
+        row = cursor.fetchone()
+    if row is not None and row[0] and row[4] > 0:
+        bounds, common, freqs, null_frac, rows = row
+        common, freqs = common or [], freqs or []
+        spread = 1.0 - null_frac - sum(freqs)
+        share = size / rows
+        last = len(bounds) - 1
+        for index in range(last, -1, -1):
+            above = spread * (last - index) / last
+            above += sum(
+                f for v, f in zip(common, freqs, strict=True) if v >= bounds[index]
+            )
+            if above >= share:
+                return float(bounds[index])
+        # The window would be (about) the whole table: no floor.
+        return None
+    values = list(
+        Product.objects.filter(is_active=True)
+        .order_by("-popularity", "-id")
+        .values_list("popularity", flat=True)[size - 1 : size]
+    )
+    return values[0] if values else None
+
+
+def _search_candidates(
+    condition: Q, *, query: SearchQuery, include_inactive: bool, column: str
+) -> tuple[str, tuple[Any, ...]]:
+    """SQL of the ``SEARCH_CANDIDATES`` most popular matches (popularity, then
+    id, descending) as rows ``(id, column)``, some possibly twice: the same
+    rows for every page while the data stands still.
+
+    A GIN bitmap alone (the fallback) gathers every match, a heap row each,
+    before any LIMIT applies, so its cost grows with the number of matches:
+    at 1M products a word in 2 % of them read 20,000 scattered heap pages
+    (0.3 s). ``_probe_window`` sizes a window of the most popular active
+    products expected to hold the cap. A small window (a common word) is
+    walked down ``product_popularity_idx``, testing each row, stopping at the
+    cap. A larger one (a word in a few percent) is a bitmap: the GIN bitmap
+    ANDed with the popularity index's ``popularity >= floor``, ``floor``
+    being the window's last popularity, so only the matches inside are read
+    from the heap. When the window holds the cap, these are exactly the most
+    popular matches: every match outside is less popular than every match
+    inside. Only when it falls short (the estimate was high, or narrow
+    filters) does the fallback run over all matches; its rows include the
+    window's, so the union is the fallback's set. Ordering by negated columns,
+    which no index gives, keeps the planner from an unbounded walk of the
     popularity index when its estimate of the word is wrong.
     """
     fallback = (
         Product.objects.filter(condition, search_vector=query)
         .order_by((-F("popularity")).asc(), (-F("id")).asc())
-        .values("id")
+        .values("id", column)
     )
-    if include_inactive:
-        # The popularity index holds active products only: no probe.
-        return fallback[:SEARCH_CANDIDATES]
-    hit = ExpressionWrapper(
-        condition & Q(search_vector=query), output_field=BooleanField()
-    )
-    # The window is not filtered, so narrow filters cannot stretch the walk.
-    window = (
-        Product.objects.filter(is_active=True)
-        .annotate(hit=hit)
-        .order_by("-popularity", "-id")
-        .values("id", "popularity", "hit")[: SEARCH_PROBE_FACTOR * SEARCH_CANDIDATES]
-    )
+    window_size = 0
+    if not include_inactive:
+        # The popularity index holds active products only.
+        window_size = _probe_window(condition, query=query)
+    if not window_size:
+        return _sql(fallback[:SEARCH_CANDIDATES])
+    if window_size <= SEARCH_PROBE_FACTOR * SEARCH_CANDIDATES:
+        hit = ExpressionWrapper(
+            condition & Q(search_vector=query), output_field=BooleanField()
+        )
+        # Not filtered, so narrow filters cannot stretch the walk.
+        walk = (
+            Product.objects.filter(is_active=True)
+            .annotate(hit=hit)
+            .order_by("-popularity", "-id")
+            .values("id", "popularity", "hit", column)[:window_size]
+        )
+        walk_sql, walk_params = _sql(walk)
+        quoted = connection.ops.quote_name(column)
+        # The fragment comes from the ORM compiler; user input is in params.
+        window_sql = (
+            f"SELECT w.id, w.{quoted} FROM ({walk_sql}) w WHERE w.hit"  # noqa: S608
+            " ORDER BY w.popularity DESC, w.id DESC LIMIT %s"
+        )
+        window_params = (*walk_params, SEARCH_CANDIDATES)
+    else:
+        floor = _popularity_floor(window_size)
+        if floor is None:
+            return _sql(fallback[:SEARCH_CANDIDATES])
+        window = fallback.filter(is_active=True, popularity__gte=floor)
+        window_sql, window_params = _sql(window[:SEARCH_CANDIDATES])
     # An uncorrelated condition: PostgreSQL tests it once, before the scan.
     gate = RawSQL(
         "(SELECT count(*) FROM search_probe) < %s",
         (SEARCH_CANDIDATES,),
         output_field=BooleanField(),
     )
-    window_sql, window_params = _sql(window)
     fallback_sql, fallback_params = _sql(fallback.filter(gate)[:SEARCH_CANDIDATES])
     # Both fragments come from the ORM compiler; user input is in the params.
     sql = (
-        "WITH search_probe AS MATERIALIZED ("  # noqa: S608
-        f"SELECT w.id FROM ({window_sql}) w WHERE w.hit"
-        " ORDER BY w.popularity DESC, w.id DESC LIMIT %s)"
-        f" SELECT id FROM search_probe UNION ALL ({fallback_sql})"
+        f"WITH search_probe AS MATERIALIZED ({window_sql})"  # noqa: S608
+        f" SELECT * FROM search_probe UNION ALL ({fallback_sql})"
     )
-    params = (*window_params, SEARCH_CANDIDATES, *fallback_params)
-    return RawSQL(sql, params)  # noqa: S611
+    return sql, (*window_params, *fallback_params)
+
+
+def _rank(vector: Any, query: SearchQuery) -> Cast:
+    """Relevance as the list orders by it (a float8, exact in a cursor)."""
+    return Cast(SearchRank(vector, query, cover_density=True), FloatField())
 
 
 def _search_page(
@@ -322,19 +505,52 @@ def _search_page(
 ) -> Page:
     """A page of search results over the candidates (``_search_candidates``):
     only they are ranked (or sorted by the explicit ordering) and paged by
-    keyset, in one query."""
-    candidates = _search_candidates(
-        condition, query=query, include_inactive=include_inactive
+    keyset, in one query.
+
+    The candidates carry what the order needs (their tsvector, or the
+    ordering's column) from the rows the candidate plans read anyway, so only
+    the page's own rows are read again (by id) and joined to their category:
+    ranking the candidates after fetching each by id cost 1,000 index and
+    heap reads per page at 1M products. The page is then the plain keyset
+    page over those ids, so its rows, order and cursors are the ones the
+    keyset gives over all candidates.
+    """
+    ranked = ordering.key == "rank"
+    column = "search_vector" if ranked else ordering.field
+    candidates_sql, candidates_params = _search_candidates(
+        condition, query=query, include_inactive=include_inactive, column=column
     )
-    queryset = Product.objects.filter(id__in=candidates)
-    extra: tuple[str, ...] = ()
-    if ordering.key == "rank":
-        queryset = queryset.annotate(
-            rank=Cast(
-                SearchRank(F("search_vector"), query, cover_density=True),
-                FloatField(),
-            )
+    if ranked:
+        compiler_query = Product.objects.all().query
+        compiler = compiler_query.get_compiler(connection=connection)
+        vector = RawSQL("c.search_vector", (), output_field=SearchVectorField())
+        key_sql, key_params = compiler.compile(
+            _rank(vector, query).resolve_expression(compiler_query)
         )
+    else:
+        key_sql, key_params = f"c.{connection.ops.quote_name(column)}", []
+    descending = walks_descending(ordering, cursor)
+    direction = "DESC" if descending else "ASC"
+    after, after_params = "", ()
+    if cursor is not None:
+        after = f" WHERE (k.key, k.id) {'<' if descending else '>'} (%s, %s)"
+        after_params = (ordering.parse(cursor.value), cursor.id)
+    # The fragments come from the ORM compiler; user input is in the params.
+    page_sql = (
+        "SELECT k.id FROM (SELECT DISTINCT c.id, "  # noqa: S608
+        f"{key_sql} AS key FROM ({candidates_sql}) c) k{after}"
+        f" ORDER BY k.key {direction}, k.id {direction} LIMIT %s"
+    )
+    page_params = (
+        *key_params,
+        *candidates_params,
+        *after_params,
+        page_size + 1,
+    )
+    queryset = Product.objects.filter(id__in=RawSQL(page_sql, page_params))  # noqa: S611
+    extra: tuple[str, ...] = ()
+    if ranked:
+        queryset = queryset.annotate(rank=_rank(F("search_vector"), query))
         extra = ("rank",)
     queryset = _as_rows(queryset, *extra)
     with _planner_settings(_CANDIDATE_PLAN):

@@ -291,6 +291,6 @@ def test_big_loads_rebuild_the_indexes_they_drop():
     # then
     unique = ["catalog_product_pkey", "catalog_product_slug_key"]
     assert [definition.split()[3] for definition in dropped] == unique
-    assert len(before) == 11
+    assert len(before) == 14
     assert definitions() == before
     assert Product.objects.aggregate(Sum("stock")) == {"stock__sum": 300}
