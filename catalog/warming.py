@@ -2,17 +2,22 @@
 
 Each page is requested internally through the same cached view a client
 reaches, so a warmed entry is exactly the entry a real request would have
-built (same key, both encodings, same tokens).
+built (same key, both encodings, same tokens). The refresh-ahead rebuild of
+one entry (``cache_refresh``) goes the same way.
 """
 
 import time
 from typing import Any
 
+import structlog
 from django.test import RequestFactory
-from django.urls import resolve
+from django.urls import Resolver404, resolve
 
+from catalog.cache.store import CACHE_REFRESHES, REFRESHED
 from catalog.models import Category
 from catalog.selectors import product_popular
+
+logger = structlog.get_logger("bazaar.catalog.cache")
 
 _factory = RequestFactory()
 
@@ -51,3 +56,36 @@ def cache_warm() -> dict[str, Any]:
         **outcome,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def cache_refresh(path: str) -> str:
+    """Rebuild the cache entry of ``path`` (a catalog GET, with its query)
+    ahead of its expiry; returns the outcome: done, skipped or failed.
+
+    The request is marked so the cached view rebuilds instead of answering
+    from the entry (and counts no product view); the store skips it when the
+    entry was refreshed meanwhile or another process is building it.
+    """
+    request = _factory.get(path, HTTP_ACCEPT="application/json")
+    request.catalog_cache_refresh = True  # type: ignore[attr-defined]
+    namespace = "unknown"
+    try:
+        match = resolve(request.path_info)
+        namespace = getattr(match.func, "namespace", namespace)
+        response = match.func(request, *match.args, **match.kwargs)
+    except Resolver404:
+        outcome = "failed"
+    except Exception:
+        # Best effort: the entry expires as it would have without us.
+        logger.warning("cache_refresh_failed", path=path[:200], exc_info=True)
+        outcome = "failed"
+    else:
+        state = response.get("X-Cache")
+        if state == REFRESHED and response.status_code == 200:
+            outcome = "done"
+        elif response.status_code == 204:
+            outcome = "skipped"
+        else:  # a 404 (deleted since), a 503 from the database, ...
+            outcome = "failed"
+    CACHE_REFRESHES.labels(namespace, outcome).inc()
+    return outcome

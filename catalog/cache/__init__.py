@@ -1,6 +1,7 @@
 """The catalog's response cache, one mechanism: ``store`` keeps final response
-bodies in Redis under version tokens (never stale), ``views`` wraps the GET
-views that use it. Other apps use what is exported here.
+bodies in Redis under version tokens (never stale) and has busy entries
+rebuilt in the background before they expire, ``views`` wraps the GET views
+that use it. Other apps use what is exported here.
 """
 
 from catalog.cache.store import (

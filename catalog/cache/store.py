@@ -18,6 +18,20 @@ as soon as Redis answers again. When an entry expires, one process rebuilds it
 under a short lock while the others serve the expired copy; on a cold key the
 others wait briefly for the builder instead of all hitting the database.
 
+Refresh-ahead keeps busy entries from expiring at all: a hit on an entry past
+``CATALOG_REFRESH_AHEAD`` of its lifetime (0.5: 15 s into CATALOG_TTL's 30 s)
+schedules one background rebuild of that key (``cache.refresh``, queue
+``low``), which rebuilds it through the same cached view as a real request
+would (``catalog.warming.cache_refresh``), so the entry's clock restarts
+while every request keeps answering HIT. Only hits past that point pay
+anything: one ``SET NX`` per entry version and process (the winner publishes),
+so a hit that needs no refresh stays the one MGET. It is best effort: the
+message goes straight to the broker, not through the jobs outbox (a GET
+writes nothing to the database), on a short-timeout connection with no
+retries; a dead broker or Redis costs one failed attempt per
+``CACHE_BREAKER_SECONDS`` and one warning, and a lost refresh only means the
+expiry path above runs as it did before (a MISS), so the TTL bound holds.
+
 There is no in-process L1 in front of Redis. Measured on a hit of a 3 KB list
 page, the Redis round trip is about 0.19 ms of the 0.35 ms ``serve`` takes,
 and a small share of a whole request through gunicorn (bench/catalog.py), so
@@ -35,17 +49,20 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import structlog
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django_redis import get_redis_connection
+from prometheus_client import Counter
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from config.celery import app as celery_app
 from config.redis_breaker import breaker
+from jobs.enums import Priority
 from monitoring import metrics
 
 logger = structlog.get_logger("bazaar.catalog.cache")
@@ -56,10 +73,27 @@ VARIANTS = ("identity", "gzip")
 LOCK_MS = 5000
 WAIT_FOR_BUILDER = 1.0  # seconds a request waits for another process's build
 HIT, MISS, BYPASS, STALE = "HIT", "MISS", "BYPASS", "STALE"
+# A background rebuild ahead of expiry: never a client's answer, not a lookup.
+REFRESHED, SKIPPED = "REFRESHED", "SKIPPED"
+REFRESH_TASK = "cache.refresh"  # jobs/tasks/cache.py
+REFRESH_QUEUE = Priority.LOW.queue
+# Longest a refresh's dedupe key lives: a lost message on a long-lived entry
+# (the category tree's CACHE_DEFAULT_TTL) gets another chance after this.
+REFRESH_DEDUPE_MAX = 60
 # Every namespace a cached view may be built under.
 NAMESPACES = ("products", "product", "categories", "popular", "leaderboard")
 
 Compute = Callable[[], tuple[int, bytes]]
+
+# Here rather than in monitoring.metrics: only this module and the refresh
+# service (catalog.warming) count it.
+CACHE_REFRESHES = Counter(
+    "bazaar_cache_refreshes_total",
+    "Refresh-ahead rebuilds of catalog cache entries by outcome (scheduled, "
+    "dropped: not published; done, skipped: already fresh or being built, "
+    "failed)",
+    ("namespace", "outcome"),
+)
 
 
 @dataclass(frozen=True)
@@ -182,9 +216,123 @@ def _respond(
     response["Cache-Control"] = "public, no-cache"
     response["Vary"] = "Accept-Encoding"
     response["X-Cache"] = HIT if state == STALE else state
+    if state == REFRESHED:
+        return response  # the worker's rebuild: counted as a refresh, not a lookup
     metrics.CACHE_REQUESTS.labels(namespace, state.lower()).inc()
     request._stats_cache = (namespace, state)  # type: ignore[attr-defined]
     return response
+
+
+def refresh_ahead_fraction() -> float:
+    """``CATALOG_REFRESH_AHEAD`` when it means anything (0 < f < 1), else 0."""
+    fraction = float(getattr(settings, "CATALOG_REFRESH_AHEAD", 0) or 0)
+    return fraction if 0 < fraction < 1 else 0.0
+
+
+class _RefreshPublisher:
+    """Refresh messages straight to the broker, best effort.
+
+    Not ``jobs.broker.publish``: that is the relay's, with the jobs'
+    timeouts. Here a connection per thread with the request path's Redis
+    timeout (``REDIS_SOCKET_TIMEOUT``) and no retries; after a failure
+    nothing is tried for ``CACHE_BREAKER_SECONDS`` and one warning is logged
+    per interval, so a dead broker costs one request one timeout at most.
+    """
+
+    CLAIMS_MAX = 4096
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.open_until = 0.0
+        # Dedupe keys this process already tried (won or lost), with the
+        # monotonic time they stop mattering: later hits skip the SET NX.
+        self.claims: dict[str, float] = {}
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.open_until
+
+    def trip(self, exc: Exception) -> None:
+        if not self.is_open():
+            logger.warning("cache_refresh_publish_failed", error=str(exc)[:200])
+        self.open_until = time.monotonic() + settings.CACHE_BREAKER_SECONDS
+
+    def reset(self) -> None:
+        self.open_until = 0.0
+        self.claims.clear()
+
+    def first_claim(self, key: str, seconds: float) -> bool:
+        """True the first time this process sees ``key`` within ``seconds``."""
+        now = time.monotonic()
+        if self.claims.get(key, 0.0) > now:
+            return False
+        if len(self.claims) >= self.CLAIMS_MAX:
+            self.claims = {k: t for k, t in self.claims.items() if t > now}
+            if len(self.claims) >= self.CLAIMS_MAX:
+                self.claims.clear()
+        self.claims[key] = now + seconds
+        return True
+
+    def connection(self) -> Any:
+        from jobs.broker import PublishingTransport
+
+        local = self.local
+        url = settings.CELERY_BROKER_URL
+        conn = getattr(local, "conn", None)
+        if conn is not None and (local.url != url or local.pid != os.getpid()):
+            self.drop()
+            conn = None
+        if conn is None:
+            timeout = settings.REDIS_SOCKET_TIMEOUT
+            is_redis = url.startswith(("redis://", "rediss://"))
+            conn = celery_app.connection_for_write(
+                url=url,
+                transport=PublishingTransport if is_redis else None,
+                transport_options={
+                    "socket_connect_timeout": timeout,
+                    "socket_timeout": timeout,
+                    "max_retries": 0,
+                    "connect_retries_timeout": timeout,
+                },
+            )
+            local.conn, local.url, local.pid = conn, url, os.getpid()
+        return conn
+
+    def drop(self) -> None:
+        conn = getattr(self.local, "conn", None)
+        self.local.conn = None
+        if conn is not None and self.local.pid == os.getpid():
+            try:
+                conn.release()
+            except Exception:  # already broken: nothing to save
+                logger.debug("cache_refresh_release_failed", exc_info=True)
+
+    def publish(self, path: str, namespace: str, expires: float) -> bool:
+        """Send one refresh; False (never an exception) when the broker fails.
+
+        ``expires``: a worker that only gets to it after the entry expired
+        drops it (a request has rebuilt the entry inline by then).
+        """
+        try:
+            celery_app.send_task(
+                REFRESH_TASK,
+                args=[path],
+                queue=REFRESH_QUEUE,
+                connection=self.connection(),
+                retry=False,
+                ignore_result=True,
+                expires=max(1.0, expires),
+            )
+        except Exception as exc:
+            self.drop()
+            self.trip(exc)
+            CACHE_REFRESHES.labels(namespace, "dropped").inc()
+            return False
+        CACHE_REFRESHES.labels(namespace, "scheduled").inc()
+        return True
+
+
+refresher = _RefreshPublisher()
+MAX_REFRESH_PATH = 2000  # longer URLs are not worth a message
 
 
 class _Lookup:
@@ -209,6 +357,8 @@ class _Lookup:
         self.variant = "gzip" if "gzip" in encoding else "identity"
         self.digest = request_digest(request, namespace, params)
         self.lock = f"{PREFIX}:lock:{self.digest}"
+        # Set by the refresh task (catalog.warming.cache_refresh).
+        self.refreshing = bool(getattr(request, "catalog_cache_refresh", False))
 
     def key(self, variant: str) -> str:
         return f"{PREFIX}:r:{self.digest}:{variant}"
@@ -256,25 +406,89 @@ class _Lookup:
             or not _not_modified(self.request, entry)
         ):
             return None
+        self.refresh_ahead(entry)
         return self.respond(entry, HIT)
 
     def serve(self) -> HttpResponse:
         if breaker.is_open():
-            return self.bypass()
+            return self.skipped() if self.refreshing else self.bypass()
         try:
             client = _redis()
             if breaker.lost_invalidation:
                 client.set(_token_key(EPOCH), uuid.uuid4().hex)
                 breaker.lost_invalidation = False
             entry, tokens = self.current(client)
+            if self.refreshing:
+                return self.rebuild_ahead(client, entry, tokens)
             if entry is None:
                 return self.fill(client, tokens)
             if self.fresh(entry):
+                self.refresh_ahead(entry)
                 return self.respond(entry, HIT)
             return self.refresh(client, entry, entry.tokens)
         except RedisError as exc:
             breaker.trip(exc)
-            return self.bypass()
+            return self.skipped() if self.refreshing else self.bypass()
+
+    def refresh_path(self) -> str:
+        """The URL the refresh task requests: this request's path and query."""
+        path = quote(self.request.path_info, safe="/")
+        query = self.request.META.get("QUERY_STRING", "")
+        return f"{path}?{query}" if query else path
+
+    def refresh_ahead(self, entry: Entry) -> None:
+        """A fresh hit past the refresh point: the first such hit of this
+        entry version (across processes: SET NX) schedules one rebuild.
+
+        Never raises and never costs a hit before the refresh point anything
+        but this arithmetic.
+        """
+        fraction = refresh_ahead_fraction()
+        if not fraction:
+            return
+        age = time.time() - entry.created
+        remaining = self.ttl - age
+        if age < fraction * self.ttl or remaining <= 0 or refresher.is_open():
+            return
+        claim = f"{PREFIX}:ra:{self.digest}:{entry.created!r}"
+        hold = max(1, min(int(remaining) + 1, REFRESH_DEDUPE_MAX))
+        if not refresher.first_claim(claim, hold):
+            return
+        path = self.refresh_path()
+        if len(path) > MAX_REFRESH_PATH:
+            return
+        try:
+            won = _redis().set(claim, b"1", nx=True, ex=hold)
+        except RedisError as exc:
+            breaker.trip(exc)  # this hit is answered; the next ones bypass
+            return
+        if won:
+            refresher.publish(path, self.namespace, remaining)
+
+    def rebuild_ahead(
+        self, client: Any, entry: Entry | None, tokens: str | None
+    ) -> HttpResponse:
+        """The refresh task's turn: rebuild under the build lock, unless the
+        entry was refreshed meanwhile or another process is building it.
+
+        A missing entry (invalidated by a write since) is built too: the key
+        was busy a moment ago, so its next reader would otherwise miss.
+        """
+        if entry is not None and (
+            time.time() - entry.created < refresh_ahead_fraction() * self.ttl
+        ):
+            return self.skipped()
+        if not client.set(self.lock, b"1", nx=True, px=LOCK_MS):
+            return self.skipped()
+        if tokens is None:
+            tokens = self.ensure_tokens(client)
+        return self.build_and_store(client, tokens, state=REFRESHED)
+
+    def skipped(self) -> HttpResponse:
+        """The refresh task's answer when there was nothing to rebuild."""
+        response = HttpResponse(status=204)
+        response["X-Cache"] = SKIPPED
+        return response
 
     def bypass(self) -> HttpResponse:
         # Nothing is stored, so only the representation asked for is made.
@@ -289,7 +503,9 @@ class _Lookup:
         pipe.mget([_token_key(name) for name in self.names])
         return self.tokens(pipe.execute()[-1]) or ""
 
-    def build_and_store(self, client: Any, tokens: str) -> HttpResponse:
+    def build_and_store(
+        self, client: Any, tokens: str, state: str = MISS
+    ) -> HttpResponse:
         try:
             entries = _build(self.compute, tokens)
             if entries["identity"].status == 200:
@@ -301,7 +517,7 @@ class _Lookup:
                 pipe.execute()
         finally:
             client.delete(self.lock)
-        return self.respond(entries[self.variant], MISS)
+        return self.respond(entries[self.variant], state)
 
     def fill(self, client: Any, tokens: str | None) -> HttpResponse:
         """A miss: one process builds; the others wait for it, then read."""

@@ -89,7 +89,8 @@ def cached(
     """Wrap a DRF view so its GETs go through the response cache.
 
     ``on_hit`` runs for every successful GET however it was answered (the
-    product detail counts a view there).
+    product detail counts a view there), except the refresh task's rebuilds:
+    no one viewed anything.
     """
 
     def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
@@ -98,6 +99,7 @@ def cached(
             on_hit is not None
             and request.method == "GET"
             and response.status_code in (200, 304)
+            and not getattr(request, "catalog_cache_refresh", False)
         ):
             on_hit(request, kwargs)
         return response
@@ -133,6 +135,7 @@ def cached(
         return response
 
     wrapper.revalidate = revalidate  # type: ignore[attr-defined]
+    wrapper.namespace = namespace  # type: ignore[attr-defined]
     wrapper.cls = getattr(view, "cls", None)  # drf-spectacular finds the view class
     wrapper.initkwargs = getattr(view, "initkwargs", {})
     wrapper.csrf_exempt = True

@@ -212,6 +212,10 @@ CACHE_BREAKER_SECONDS = env.float("CACHE_BREAKER_SECONDS", default=5.0)
 # Product lists and details: stock shown may lag sales by at most this.
 CATALOG_TTL = env.int("CATALOG_TTL", default=30)
 CACHE_STALE_GRACE_SECONDS = env.int("CACHE_STALE_GRACE_SECONDS", default=10)
+# Refresh-ahead: a hit on an entry past this fraction of its lifetime has a
+# worker rebuild it in the background (LOW queue), so busy entries never
+# expire; 0 disables (catalog/cache/store.py).
+CATALOG_REFRESH_AHEAD = env.float("CATALOG_REFRESH_AHEAD", default=0.5)
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "bazaar.cache"
 
