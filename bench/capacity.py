@@ -6,9 +6,11 @@
         [--rounds 5] [--seconds 20]
 
 gunicorn as in the Procfile (config/gunicorn.py: sync, 2 x cores + 1 workers)
-pinned to CPU 0; the load generator (this process, asyncio, one new
-connection per request) pinned to CPU 1; PostgreSQL and Redis unpinned. Data
-from seed_demo at --products (bench/catalog.py's load()).
+pinned to CPU 0, the Procfile's general Celery worker unpinned (the catalog
+cache's refresh-ahead rebuilds run on its low queue); the load generator
+(this process, asyncio, one new connection per request) pinned to CPU 1;
+PostgreSQL and Redis unpinned. Data from seed_demo at --products
+(bench/catalog.py's load()).
 
 The anonymous browsing journey of loadtests/locustfile.py as a request mix
 (weights: list 3, filtered list 3, search 2, product detail 8, category tree
@@ -52,11 +54,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.catalog import load as load_products
 from bench.catalog import workers
 from bench.common import (
+    GENERAL_WORKER,
     ROOT,
     percentile,
     pin_self,
     setup_django,
     spread,
+    start,
+    stop,
     write_section,
 )
 from bench.latency import get_json
@@ -379,6 +384,32 @@ def tables(steps: list[Step], capacity: float, runs: list[Step], args: Any) -> s
     )
 
 
+def measure(base: str, args: Any) -> tuple[list[Step], float, list[Step]]:
+    """Warm, climb the ladder of rates, then run the journey at 80 %."""
+    journey = Journey(base)
+    print("warming", flush=True)
+    warmed = warm(base, journey, 15)
+    print(f"  warm-up: {len(warmed.latencies):,} answers, hits {warmed.hit_rate:.0%}")
+    print("1. latency against offered load", flush=True)
+    steps = ladder(base, journey, args)
+    good = [step.rate for step in steps if keeps_up(step)]
+    if not good:
+        raise SystemExit("the server kept up with none of the rates")
+    capacity = max(good)
+    print(f"capacity {capacity:.0f}/s; 2. the journey at 80 %", flush=True)
+    runs = []
+    for round_no in range(args.rounds):
+        run = run_step(base, journey, 0.8 * capacity, args.seconds)
+        runs.append(run)
+        print(
+            f"  round {round_no + 1}: {len(run.latencies):,} answers, p95 "
+            f"{run.p(95):.1f} ms, errors {run.error_rate:.2%}, hits "
+            f"{run.hit_rate:.1%}",
+            flush=True,
+        )
+    return steps, capacity, runs
+
+
 def main() -> None:
     options = parser(__doc__)
     options.set_defaults(seconds=20)
@@ -395,36 +426,22 @@ def main() -> None:
     pinned = pin_self(1)
     print(pinned, flush=True)
     load_products(args.products)
-    with gunicorn(workers=workers()) as base:
-        journey = Journey(base)
-        print("warming", flush=True)
-        warmed = warm(base, journey, 15)
-        print(
-            f"  warm-up: {len(warmed.latencies):,} answers, hits {warmed.hit_rate:.0%}"
-        )
-        print("1. latency against offered load", flush=True)
-        steps = ladder(base, journey, args)
-        good = [step.rate for step in steps if keeps_up(step)]
-        if not good:
-            raise SystemExit("the server kept up with none of the rates")
-        capacity = max(good)
-        print(f"capacity {capacity:.0f}/s; 2. the journey at 80 %", flush=True)
-        runs = []
-        for round_no in range(args.rounds):
-            run = run_step(base, journey, 0.8 * capacity, args.seconds)
-            runs.append(run)
-            print(
-                f"  round {round_no + 1}: {len(run.latencies):,} answers, p95 "
-                f"{run.p(95):.1f} ms, errors {run.error_rate:.2%}, hits "
-                f"{run.hit_rate:.1%}",
-                flush=True,
-            )
+    # The Procfile's general worker: the catalog cache's refresh-ahead
+    # rebuilds run on its low queue.
+    worker = start(GENERAL_WORKER)
+    try:
+        with gunicorn(workers=workers()) as base:
+            steps, capacity, runs = measure(base, args)
+    finally:
+        stop(worker)
     plot(steps, capacity)
     minutes = (time.monotonic() - began) / 60
     body = "\n".join(
         [
             f"{pinned}; gunicorn as the Procfile's web process (config/gunicorn.py, "
-            f"sync, {workers()} workers) pinned to CPU 0; PostgreSQL and Redis "
+            f"sync, {workers()} workers) pinned to CPU 0; the Procfile's general "
+            "Celery worker (refresh-ahead rebuilds of the catalog cache run on "
+            "its low queue), PostgreSQL and Redis "
             f"unpinned; {args.products:,} products (seed_demo). Open loop: constant "
             "arrival rate, a new connection per request, latency from each "
             "request's scheduled send to its last byte. Mix (weights): "
