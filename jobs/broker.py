@@ -1,8 +1,10 @@
 """The relay's side of the broker: publish job ids, ask for queue depths.
 
-Requests never call this: only the relay (and operators' commands) talk to the
-broker, on a connection with short socket timeouts that gives up at once, so a
-dead broker costs one failed attempt per relay pass and nothing else.
+Requests never publish jobs: only the relay (and operators' commands) do, on a
+connection with short socket timeouts that gives up at once, so a dead broker
+costs one failed attempt per relay pass and nothing else. The catalog cache's
+best-effort refresh messages open their own connection the same way
+(``connection_open``).
 """
 
 import threading
@@ -54,22 +56,29 @@ def _connection() -> Any:
         _drop_connection()
         conn = None
     if conn is None:
-        timeout = settings.JOB_PUBLISH_TIMEOUT
         _local.url = url
-        is_redis = url.startswith(("redis://", "rediss://"))
-        conn = celery_app.connection_for_write(
-            url=url,
-            transport=PublishingTransport if is_redis else None,
-            transport_options={
-                "socket_connect_timeout": timeout,
-                "socket_timeout": timeout,
-                # Fail at once: the relay's next pass is the retry.
-                "max_retries": 0,
-                "connect_retries_timeout": timeout,
-            },
-        )
+        # Fail at once: the relay's next pass is the retry.
+        conn = connection_open(url, timeout=settings.JOB_PUBLISH_TIMEOUT)
         _local.connection = conn
     return conn
+
+
+def connection_open(url: str, *, timeout: float) -> Any:
+    """A broker connection for publishing that gives up at once: ``timeout``
+    on every socket operation and no retries (its caller decides what a
+    failure means), over the publishing Redis transport when the broker is
+    Redis."""
+    is_redis = url.startswith(("redis://", "rediss://"))
+    return celery_app.connection_for_write(
+        url=url,
+        transport=PublishingTransport if is_redis else None,
+        transport_options={
+            "socket_connect_timeout": timeout,
+            "socket_timeout": timeout,
+            "max_retries": 0,
+            "connect_retries_timeout": timeout,
+        },
+    )
 
 
 def _drop_connection() -> None:

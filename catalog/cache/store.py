@@ -273,7 +273,7 @@ class _RefreshPublisher:
         return True
 
     def connection(self) -> Any:
-        from jobs.broker import PublishingTransport
+        from jobs.broker import connection_open
 
         local = self.local
         url = settings.CELERY_BROKER_URL
@@ -282,18 +282,7 @@ class _RefreshPublisher:
             self.drop()
             conn = None
         if conn is None:
-            timeout = settings.REDIS_SOCKET_TIMEOUT
-            is_redis = url.startswith(("redis://", "rediss://"))
-            conn = celery_app.connection_for_write(
-                url=url,
-                transport=PublishingTransport if is_redis else None,
-                transport_options={
-                    "socket_connect_timeout": timeout,
-                    "socket_timeout": timeout,
-                    "max_retries": 0,
-                    "connect_retries_timeout": timeout,
-                },
-            )
+            conn = connection_open(url, timeout=settings.REDIS_SOCKET_TIMEOUT)
             local.conn, local.url, local.pid = conn, url, os.getpid()
         return conn
 
