@@ -44,6 +44,7 @@ from bench.catalog import load as load_products
 from bench.catalog import workers
 from bench.common import (
     CELERY_WORKER,
+    GENERAL_WORKER,
     percentile,
     pin_self,
     process_tree,
@@ -56,7 +57,7 @@ from bench.common import (
 )
 from bench.web import gunicorn, parser
 
-SLOTS = os.environ.get("WORKER_CONCURRENCY", "4")
+SLOTS = os.environ.get("WORKER_CONCURRENCY") or "4"
 NICE = os.environ.get("WORKER_NICE") or "10"
 POOL = os.environ.get("WORKER_POOL") or "prefork"
 # "idle": the worker under Linux's SCHED_IDLE policy (chrt --idle 0), which
@@ -65,10 +66,8 @@ SCHED = os.environ.get("WORKER_SCHED") or "other"
 SCHED_NOTE = ", SCHED_IDLE" if SCHED == "idle" else ""
 WORKER = [
     *(("chrt", "--idle", "0") if SCHED == "idle" else ()),
-    *("nice", "-n", NICE),
-    *CELERY_WORKER,
-    *("-Q", "high,medium,low,batch", "-c", SLOTS, "-n", "drain@%h"),
-    *("--pool", POOL),
+    *GENERAL_WORKER,
+    *("-n", "drain@%h", "--pool", POOL),
 ]
 CRITICAL_WORKER = [
     *CELERY_WORKER,
