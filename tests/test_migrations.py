@@ -7,19 +7,12 @@ import pytest
 from django.conf import settings
 from psycopg import sql
 
+from tests.db import direct_connection
 from tests.subprocess_env import manage
 
 
 def _admin_connection() -> psycopg.Connection:
-    db = settings.DATABASES["default"]
-    return psycopg.connect(
-        dbname="postgres",
-        host=db["HOST"],
-        port=db["PORT"],
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        autocommit=True,
-    )
+    return direct_connection("postgres")
 
 
 def test_models_and_migrations_agree():

@@ -217,17 +217,9 @@ def test_dedupe_key_returns_the_live_job():
 
 
 def test_enqueue_only_writes_the_row_and_wakes_the_relay(purge_broker):
-    import psycopg
-    from django.conf import settings
+    from tests.db import direct_connection
 
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        dbname=db["NAME"],
-        host=db["HOST"],
-        port=db["PORT"],
-        user=db["USER"],
-        autocommit=True,
-    ) as listener:
+    with direct_connection() as listener:
         listener.execute("LISTEN bazaar_jobs")
         with transaction.atomic():
             jobs.enqueue("testing.count", {})

@@ -4,7 +4,6 @@ the confirmation queued, the body validated."""
 import re
 from decimal import Decimal
 
-import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +15,7 @@ from orders import services
 from orders.exceptions import MixedCurrency, ProductUnavailable
 from orders.models import Order, OrderItem
 from orders.services import Line
+from tests.db import direct_connection
 from tests.factories import ProductFactory
 from tests.orders.conftest import ADDRESS, order_body, place
 
@@ -295,14 +295,7 @@ def test_unverified_users_may_order(buyer, buyer_client, mug):
 @pytest.fixture
 def seller_connection():
     """A second, autocommitting connection to the test database."""
-    db = connection.settings_dict
-    with psycopg.connect(
-        dbname=db["NAME"],
-        host=db["HOST"],
-        port=db["PORT"],
-        user=db["USER"],
-        autocommit=True,
-    ) as other:
+    with direct_connection() as other:
         yield other
 
 
