@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from catalog.enums import Currency
+from catalog.tiers import PopularityTiers
 
 
 class Category(models.Model):
@@ -78,10 +79,13 @@ class Product(models.Model):
     # cleared when stock climbs back, so each crossing alerts exactly once. The
     # database default lets bulk loads (COPY) leave the column out.
     low_stock_alerted_at = models.DateTimeField(null=True, blank=True, db_default=None)
-    # Maintained by PostgreSQL itself: name weighs above description.
+    # Maintained by PostgreSQL itself: name weighs above description; the
+    # popularity tier lexemes let a rare word's most popular matches come out
+    # of the GIN index (catalog.tiers).
     search_vector = models.GeneratedField(
         expression=SearchVector("name", weight="A", config="english")
-        + SearchVector("description", weight="B", config="english"),
+        + SearchVector("description", weight="B", config="english")
+        + PopularityTiers("popularity"),
         output_field=SearchVectorField(),
         db_persist=True,
     )

@@ -42,6 +42,7 @@ from catalog.keyset import (
     walks_descending,
 )
 from catalog.models import Category, Product
+from catalog.tiers import TierQuery, tier_of
 
 DEFAULT_ORDERING = "-created_at"
 # Ranking reads each candidate's vector; capping the candidates keeps a
@@ -55,7 +56,8 @@ SEARCH_PROBE_FACTOR = 8
 # needs, so an estimate a little high still fills the cap.
 SEARCH_PROBE_MARGIN = 1.25
 # A match read by the fallback (a heap row) costs about this many index
-# tuples of the window (EXPLAIN ANALYZE at 1M products).
+# tuples of the popularity window (EXPLAIN ANALYZE at 1M products): beyond,
+# the window is cut by popularity tier inside the GIN index instead.
 SEARCH_FALLBACK_COST = 10
 SEARCH_MAX_WORDS = 16
 # The last word is matched as a prefix from this many characters on.
@@ -347,8 +349,17 @@ def _estimated_rows(queryset: QuerySet) -> float:
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
-def _probe_window(condition: Q, *, query: SearchQuery) -> int:
-    """How many of the most popular active products the window spans; 0: none.
+@dataclass(frozen=True)
+class _Window:
+    """How many of the most popular active products the window spans (0:
+    none, the fallback alone), and whether it is cut by popularity tier."""
+
+    size: int = 0
+    tiered: bool = False
+
+
+def _probe_window(condition: Q, *, query: SearchQuery) -> _Window:
+    """The window of the most popular active products to look in first.
 
     Only the cost depends on it (``_search_candidates`` gives the same rows
     either way). The window holds about ``share * window`` matches, ``share``
@@ -356,18 +367,18 @@ def _probe_window(condition: Q, *, query: SearchQuery) -> int:
     from the tsvector statistics), so it is sized to fill the cap with a
     margin. Its price is index tuples of the popularity index (two passes);
     the fallback's is a heap row per match. A rare word's window would be
-    most of the table: then the fallback alone runs.
+    most of the table: it is then cut by popularity tier inside the GIN
+    index (``catalog.tiers``), at the price of the word's index entries only.
     """
     base = SEARCH_PROBE_FACTOR * SEARCH_CANDIDATES
     matches = _estimated_rows(Product.objects.filter(condition, search_vector=query))
     active = _estimated_rows(Product.objects.filter(is_active=True))
     if matches < SEARCH_CANDIDATES or active <= 0:
         # Too few matches to fill the cap: the window could only fall short.
-        return 0
+        return _Window()
     needed = SEARCH_PROBE_MARGIN * SEARCH_CANDIDATES * active / matches
-    if needed > base and needed > SEARCH_FALLBACK_COST * matches:
-        return 0
-    return max(base, math.ceil(needed))
+    tiered = needed > base and needed > SEARCH_FALLBACK_COST * matches
+    return _Window(max(base, math.ceil(needed)), tiered)
 
 
 def _popularity_floor(size: int) -> float | None:
@@ -430,23 +441,28 @@ def _search_candidates(
     cap. A larger one (a word in a few percent) is a bitmap: the GIN bitmap
     ANDed with the popularity index's ``popularity >= floor``, ``floor``
     being the window's last popularity, so only the matches inside are read
-    from the heap. When the window holds the cap, these are exactly the most
-    popular matches: every match outside is less popular than every match
-    inside. Only when it falls short (the estimate was high, or narrow
-    filters) does the fallback run over all matches; its rows include the
-    window's, so the union is the fallback's set. Ordering by negated columns,
-    which no index gives, keeps the planner from an unbounded walk of the
-    popularity index when its estimate of the word is wrong.
+    from the heap. A window larger still (a rare word: most of the table) is
+    cut inside the GIN index instead, the word ANDed with the lexeme of the
+    floor's popularity tier (``catalog.tiers``): only the matches of that
+    tier and up are read from the heap. When the window holds the cap, these
+    are exactly the most popular matches: every match outside is less
+    popular than every match inside. Only when it falls short (the estimate
+    was high, or narrow filters) does the fallback run over all matches; its
+    rows include the window's, so the union is the fallback's set. Ordering
+    by negated columns, which no index gives, keeps the planner from an
+    unbounded walk of the popularity index when its estimate of the word is
+    wrong.
     """
     fallback = (
         Product.objects.filter(condition, search_vector=query)
         .order_by((-F("popularity")).asc(), (-F("id")).asc())
         .values("id", column)
     )
-    window_size = 0
+    window = _Window()
     if not include_inactive:
-        # The popularity index holds active products only.
-        window_size = _probe_window(condition, query=query)
+        # The popularity index (and the tier cut) holds active products only.
+        window = _probe_window(condition, query=query)
+    window_size = window.size
     if not window_size:
         return _sql(fallback[:SEARCH_CANDIDATES])
     if window_size <= SEARCH_PROBE_FACTOR * SEARCH_CANDIDATES:
@@ -472,8 +488,21 @@ def _search_candidates(
         floor = _popularity_floor(window_size)
         if floor is None:
             return _sql(fallback[:SEARCH_CANDIDATES])
-        window = fallback.filter(is_active=True, popularity__gte=floor)
-        window_sql, window_params = _sql(window[:SEARCH_CANDIDATES])
+        if window.tiered:
+            tier = tier_of(floor)
+            if tier <= 0:
+                return _sql(fallback[:SEARCH_CANDIDATES])
+            # Tier ``tier`` and up holds every product at least as popular as
+            # the floor, and is less popular nowhere than what it leaves out.
+            cut = Product.objects.filter(
+                condition, is_active=True, search_vector=query & TierQuery(tier)
+            )
+        else:
+            cut = fallback.filter(is_active=True, popularity__gte=floor)
+        cut = cut.order_by((-F("popularity")).asc(), (-F("id")).asc()).values(
+            "id", column
+        )
+        window_sql, window_params = _sql(cut[:SEARCH_CANDIDATES])
     # An uncorrelated condition: PostgreSQL tests it once, before the scan.
     gate = RawSQL(
         "(SELECT count(*) FROM search_probe) < %s",

@@ -192,9 +192,12 @@ def test_search_pages_are_the_same_for_every_probe_window(
             cursor.execute("ANALYZE catalog_product")
     filters = ProductFilters(search=search)
     results = {}
-    # 0: the fallback alone; up to 8 * 30: the walk; above: the bitmap window
-    # (the whole table at 10,000: no floor, the fallback again).
-    for window in (0, 30, 60, 240, 300, 360, 10_000):
+    # 0: the fallback alone; up to 8 * 30: the walk; above: the bitmap window,
+    # or the tier cut (the whole table at 10,000: no floor, the fallback again).
+    windows = [(size, False) for size in (0, 30, 60, 240, 300, 360, 10_000)]
+    windows += [(size, True) for size in (300, 360, 10_000)]
+    for size, tiered in windows:
+        window = selectors._Window(size, tiered)
         monkeypatch.setattr(selectors, "_probe_window", lambda *a, w=window, **k: w)
         pages, cursor = [], None
         while True:
@@ -205,15 +208,15 @@ def test_search_pages_are_the_same_for_every_probe_window(
             if page.next is None:
                 break
             cursor = page.next
-        results[window] = pages
-    assert all(pages == results[0] for pages in results.values())
+        results[(size, tiered)] = pages
+    assert all(pages == results[(0, False)] for pages in results.values())
     # ... and they are the pages of the plain query: the keyset over the most
     # popular matches, each row read and ranked by the ORM.
     cursor = None
-    for page in results[0]:
+    for page in results[(0, False)]:
         assert page == plain_search_page(filters, ordering=ordering, cursor=cursor)
         cursor = page.next
-    seen = [row.id for page in results[0] for row in page.items]
+    seen = [row.id for page in results[(0, False)] for row in page.items]
     assert len(seen) == len(set(seen)) == 30 or search == "rare "
 
 
@@ -223,12 +226,17 @@ def test_probe_window_follows_the_estimated_share(monkeypatch, words):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE catalog_product")
 
-    def window(text: str) -> int:
+    def window(text: str) -> selectors._Window:
         query = selectors.search_query(text)
         return selectors._probe_window(Q(is_active=True), query=query)
 
-    assert window("common ") == base  # dense: the walk
-    assert window("rare ") == 0  # fewer matches than the cap: the fallback
+    assert window("common ") == selectors._Window(base)  # dense: the walk
+    assert window("rare ") == selectors._Window()  # fewer than the cap: fallback
+    # A sparse word whose window would cost more than its matches' rows: the
+    # tier cut.
+    monkeypatch.setattr(selectors, "SEARCH_FALLBACK_COST", 0)
+    sparse = window("tenth ")
+    assert sparse.tiered and sparse.size > base
 
 
 def test_popularity_floor_from_statistics_is_near_the_exact_one(words):

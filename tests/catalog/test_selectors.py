@@ -12,6 +12,7 @@ from catalog import selectors
 from catalog.keyset import Cursor
 from catalog.models import Product
 from catalog.selectors import ProductFilters, product_list
+from catalog.tiers import tier_of
 from tests.factories import (
     CategoryFactory,
     ProductFactory,
@@ -458,6 +459,58 @@ def test_rare_word_finds_every_match_behind_popular_products(monkeypatch):
     found = ids(ProductFilters(search="zeppelin"))
 
     assert found == sorted((p.id for p in rare), reverse=True)
+
+
+def test_rare_word_window_cut_by_popularity_tier_keeps_the_same_candidates(
+    monkeypatch,
+):
+    # given a word rare enough for the tier cut, under other filters too
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 2)
+    monkeypatch.setattr(selectors, "SEARCH_PROBE_FACTOR", 1)
+    monkeypatch.setattr(selectors, "SEARCH_FALLBACK_COST", 0)
+    # A window of the ten most popular: it reaches into the lamps and, cut at
+    # the tenth's tier, holds more in-stock lamps than the cap.
+    monkeypatch.setattr(selectors, "SEARCH_PROBE_MARGIN", 2.5)
+    for n in range(6):
+        ProductFactory(name=f"Chair {n}", description="", popularity=100 + n)
+    lamps = {
+        p: ProductFactory(name="Lamp", description="", popularity=p, stock=5)
+        for p in (2, 7, 4, 30, 12)
+    }
+    ProductFactory(name="Lamp", description="", popularity=99, is_active=False)
+    sold_out = ProductFactory(name="Lamp", description="", popularity=50, stock=0)
+    with connection.cursor() as cursor:
+        # The window is sized from the planner's statistics.
+        cursor.execute("ANALYZE catalog_product")
+
+    # when searching by popularity, with and without a filter
+    with CaptureQueriesContext(connection) as captured:
+        found = ids(
+            ProductFilters(search="lamp ", in_stock=True), ordering="-popularity"
+        )
+    every = ids(ProductFilters(search="lamp "), ordering="-popularity")
+
+    # then the most popular matches, exactly, found through the tier lexeme
+    assert found == [lamps[30].id, lamps[12].id]
+    assert every[:2] == [sold_out.id, lamps[30].id]
+    assert any("'~g" in query["sql"] for query in captured.captured_queries)
+
+
+def test_tier_lexemes_follow_popularity_and_no_search_matches_them():
+    product = ProductFactory(name="Lamp", description="", popularity=7)
+
+    def lexemes():
+        vector = Product.objects.values_list("search_vector", flat=True).get(
+            pk=product.pk
+        )
+        return {word.strip("'") for word in vector.split() if "~g" in word}
+
+    assert [tier_of(p) for p in (0, 6.99, 7, 15, 1e12)] == [0, 5, 6, 8, 63]
+    assert lexemes() == {f"~g{tier}" for tier in range(7)}
+    Product.objects.filter(pk=product.pk).update(popularity=15)
+    assert lexemes() == {f"~g{tier}" for tier in range(9)}
+    for text in ("g0", "~g1 ", "g", "~"):
+        assert ids(ProductFilters(search=text)) == []
 
 
 def test_paging_through_a_common_word_neither_skips_nor_repeats(monkeypatch):
