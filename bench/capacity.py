@@ -7,7 +7,7 @@
 
 gunicorn as in the Procfile (config/gunicorn.py: sync, 2 x cores + 1 workers)
 pinned to CPU 0, the Procfile's general Celery worker unpinned (the catalog
-cache's refresh-ahead rebuilds run on its low queue); the load generator
+cache's refresh-ahead rebuilds run on its medium queue); the load generator
 (this process, asyncio, one new connection per request) pinned to CPU 1;
 PostgreSQL and Redis unpinned. Data from seed_demo at --products
 (bench/catalog.py's load()).
@@ -42,6 +42,7 @@ import itertools
 import json
 import random
 import sys
+import tempfile
 import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
@@ -294,13 +295,13 @@ def ladder(base: str, journey: Journey, args: Any) -> list[Step]:
     return steps
 
 
-def plot(steps: list[Step], capacity: float) -> None:
+def plot(steps: list[Step], capacity: float, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    PLOT.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     rates = [step.rate for step in steps]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     for q, style in ((50, "o-"), (95, "s-"), (99, "^-")):
@@ -317,7 +318,7 @@ def plot(steps: list[Step], capacity: float) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(PLOT)
+    fig.savefig(path)
     plt.close(fig)
 
 
@@ -427,14 +428,17 @@ def main() -> None:
     print(pinned, flush=True)
     load_products(args.products)
     # The Procfile's general worker: the catalog cache's refresh-ahead
-    # rebuilds run on its low queue.
+    # rebuilds run on its medium queue.
     worker = start(GENERAL_WORKER)
     try:
         with gunicorn(workers=workers()) as base:
             steps, capacity, runs = measure(base, args)
     finally:
         stop(worker)
-    plot(steps, capacity)
+    # Without --write the plot goes to /tmp, leaving the committed one alone.
+    path = PLOT if args.write else Path(tempfile.gettempdir()) / PLOT.name
+    plot(steps, capacity, path)
+    print(f"plot: {path}", flush=True)
     minutes = (time.monotonic() - began) / 60
     body = "\n".join(
         [

@@ -21,9 +21,13 @@ others wait briefly for the builder instead of all hitting the database.
 Refresh-ahead keeps busy entries from expiring at all: a hit on an entry past
 ``CATALOG_REFRESH_AHEAD`` of its lifetime (0.5: 15 s into CATALOG_TTL's 30 s)
 schedules one background rebuild of that key (``cache.refresh``, queue
-``low``), which rebuilds it through the same cached view as a real request
+``medium``), which rebuilds it through the same cached view as a real request
 would (``catalog.warming.cache_refresh``), so the entry's clock restarts
-while every request keeps answering HIT. Only hits past that point pay
+while every request keeps answering HIT. MEDIUM, not LOW: a backlog of LOW or
+BATCH jobs (a newsletter, a report run) must not hold the rebuilds back, or
+the cache would start missing exactly while the workers are busiest
+(bench/drain.py); a refresh is small and comes at most once per entry per
+half lifetime. Only hits past that point pay
 anything: one ``SET NX`` per entry version and process (the winner publishes),
 so a hit that needs no refresh stays the one MGET. It is best effort: the
 message goes straight to the broker, not through the jobs outbox (a GET
@@ -76,7 +80,7 @@ HIT, MISS, BYPASS, STALE = "HIT", "MISS", "BYPASS", "STALE"
 # A background rebuild ahead of expiry: never a client's answer, not a lookup.
 REFRESHED, SKIPPED = "REFRESHED", "SKIPPED"
 REFRESH_TASK = "cache.refresh"  # jobs/tasks/cache.py
-REFRESH_QUEUE = Priority.LOW.queue
+REFRESH_QUEUE = Priority.MEDIUM.queue
 # Longest a refresh's dedupe key lives: a lost message on a long-lived entry
 # (the category tree's CACHE_DEFAULT_TTL) gets another chance after this.
 REFRESH_DEDUPE_MAX = 60

@@ -5,7 +5,8 @@ retried, visible at ``/api/jobs``. ``cache.refresh`` deliberately is not: it
 is scheduled by a cache hit, i.e. by a GET, which must not write to the
 database, and it is best effort (a lost one only costs a later MISS), so the
 request publishes it straight to the broker (``catalog.cache.store``) as a
-plain Celery task on the LOW class's queue. No retries, no late ack, no
+plain Celery task on the MEDIUM class's queue (ahead of LOW and BATCH
+backlogs: see ``catalog.cache.store``). No retries, no late ack, no
 result: a message lost with its worker is the same as one never sent. Like
 the job types it is a thin wrapper over the service, and named
 ``<category>.<action>`` in the same namespace.
@@ -31,7 +32,7 @@ def warm(job: JobRecord) -> dict[str, Any]:
 @shared_task(name="cache.refresh", ignore_result=True, acks_late=False, max_retries=0)
 def refresh(path: str) -> str:
     """Rebuild the catalog cache entry of ``path`` before it expires (the
-    publisher names the queue, ``low``, as the relay does for job types)."""
+    publisher names the queue, ``medium``, as the relay does for job types)."""
     try:
         return cache_refresh(path)
     finally:
