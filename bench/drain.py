@@ -4,20 +4,29 @@
         [--rounds 5] [--seconds 10] [--products 10000]
 
 gunicorn as in the Procfile (config/gunicorn.py: sync, 2 x cores + 1 workers)
-pinned to CPU 0; the Procfile's general worker (prefork, WORKER_CONCURRENCY
-slots, default 4, at niceness WORKER_NICE, default 10, as the Procfile starts
-it) unpinned, so the web and the jobs share the same two cores; the load
-generator (this process, bench/capacity.py's open-loop browsing journey at a
-constant --rate) pinned to CPU 1. PostgreSQL, Redis and the relay unpinned.
+pinned to CPU 0; the Procfile's general worker (prefork at niceness
+WORKER_NICE, default 10, as the Procfile starts it) unpinned, so the web and
+the jobs share the same two cores, measured with 1 and then with 4 slots
+(DRAIN_SLOTS, default "1,4"; 4 is the Procfile's default), each with a fresh
+backlog; the load generator (this process, bench/capacity.py's open-loop
+browsing journey at a constant --rate) pinned to CPU 1. PostgreSQL, Redis and
+the relay unpinned.
 
 The backlog: --jobs confirmation-style emails (``email.send``, LOW, rendered
 from templates/emails and logged in EmailLog like any other; the email
 backend is dummymail:// so no SMTP server paces them) enqueued through the
 outbox and published by the relay before the first round.
 
-Arms, alternated over --rounds rounds of --seconds each: *idle*, the worker
-stopped (SIGSTOP on its processes: nothing runs, nothing is lost), and
-*draining*, the worker running (SIGCONT). API p99 draining ÷ p99 idle, paired
+After 30 s of the worker draining under the load (its first jobs open
+connections and load templates, and the cache entries of the warm-up pass
+pass a whole CATALOG_TTL; not counted), arms alternated over --rounds
+rounds of --seconds each: *idle*, the worker running but not consuming the
+backlog's queue (``low``; Celery's remote control ``cancel_consumer``: the
+jobs it had already taken finish, the rest wait), so it still serves its
+other queues, the cache's refresh-ahead rebuilds among them; and *draining*,
+the same worker consuming it again (``add_consumer``). Stopping the worker
+instead (SIGSTOP) would also stop those rebuilds, and the idle arm would no
+longer be the shop with nothing to drain. API p99 draining ÷ p99 idle, paired
 per round; the jobs finished in each draining window give the workers' drain
 rate under that load (its minimum is stated, so the ratio cannot be won by
 starving the workers).
@@ -28,10 +37,9 @@ picked up by the Procfile's critical worker (one slot, not niced): its start
 latency (enqueue called → handler started) is reported per arm.
 """
 
-import contextlib
 import multiprocessing
 import os
-import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -47,7 +55,6 @@ from bench.common import (
     GENERAL_WORKER,
     percentile,
     pin_self,
-    process_tree,
     setup_django,
     spread,
     start,
@@ -57,18 +64,23 @@ from bench.common import (
 )
 from bench.web import gunicorn, parser
 
-SLOTS = os.environ.get("WORKER_CONCURRENCY") or "4"
+# Slot counts measured one after the other, each with a fresh backlog: the
+# Procfile's default (4, for I/O-bound jobs such as SMTP sends that overlap)
+# and 1, what a CPU-bound backlog on two cores shared with the web needs.
+SLOTS = (os.environ.get("DRAIN_SLOTS") or "1,4").split(",")
 NICE = os.environ.get("WORKER_NICE") or "10"
 POOL = os.environ.get("WORKER_POOL") or "prefork"
 # "idle": the worker under Linux's SCHED_IDLE policy (chrt --idle 0), which
 # runs it only on a core nothing else wants.
 SCHED = os.environ.get("WORKER_SCHED") or "other"
 SCHED_NOTE = ", SCHED_IDLE" if SCHED == "idle" else ""
+WORKER_NAME = f"drain@{socket.gethostname()}"
 WORKER = [
     *(("chrt", "--idle", "0") if SCHED == "idle" else ()),
     *GENERAL_WORKER,
-    *("-n", "drain@%h", "--pool", POOL),
+    *("-n", WORKER_NAME, "--pool", POOL),
 ]
+BACKLOG_QUEUE = "low"  # the backlog's class, Priority.LOW
 CRITICAL_WORKER = [
     *CELERY_WORKER,
     "-Q",
@@ -79,6 +91,10 @@ CRITICAL_WORKER = [
     "drain-critical@%h",
 ]
 RELAY = [sys.executable, "manage.py", "run_relay"]
+# The worker draining under the load before the rounds: its first jobs, and
+# one whole CATALOG_TTL, so every cache entry the warm-up pass built has been
+# rebuilt since, in the steady state refresh-ahead keeps.
+WARMUP_SECONDS = 30
 PROBE_EVERY = 0.1  # seconds between CRITICAL probe jobs
 ENV = {"EMAIL_URL": "dummymail://"}
 RECIPIENT = "drain-{}@bench.bazaar.local"
@@ -184,11 +200,22 @@ class CriticalProbe:
         }
         wait_until(lambda: redis().hlen(STARTS) >= len(sent), timeout=timeout)
         found: dict[str, list[float]] = {}
+        stamps: list[tuple[float, float, str]] = []
         for key, value in redis().hgetall(STARTS).items():
             arm = sent.get(key.decode())
             if arm:
                 t0, t1 = (float(part) for part in value.decode().split(":"))
                 found.setdefault(arm, []).append((t1 - t0) * 1000)
+                stamps.append(((t1 - t0) * 1000, t0, arm))
+        first = min((t0 for _, t0, _ in stamps), default=0.0)
+        slowest = sorted(stamps, reverse=True)[:10]
+        print(
+            "  slowest CRITICAL starts (ms, s into the probe, arm): "
+            + ", ".join(
+                f"{ms:.0f} at {t0 - first:.1f} {arm}" for ms, t0, arm in slowest
+            ),
+            flush=True,
+        )
         return found
 
 
@@ -216,14 +243,19 @@ def _probe_run(arm: Any, stop: Any, ready: Any) -> None:
         connection.close()
 
 
-def signal_tree(pid: int, sig: int) -> None:
-    """Send ``sig`` to a process and all its descendants (the prefork pool)."""
-    for member in process_tree(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(member, sig)
+def backlog_consumed(on: bool) -> None:
+    """Have the general worker start or stop consuming the backlog's queue
+    (Celery's remote control), everything else unchanged: its other queues
+    (the cache's refresh-ahead rebuilds among them) keep being served."""
+    from config.celery import app
+
+    control = app.control.add_consumer if on else app.control.cancel_consumer
+    replies = control(BACKLOG_QUEUE, destination=[WORKER_NAME], reply=True, timeout=10)
+    if not replies:
+        raise RuntimeError(f"{WORKER_NAME} did not answer the remote control")
 
 
-def measure(base: str, args: Any) -> dict[str, Any]:
+def measure(base: str, args: Any, slots: str) -> dict[str, Any]:
     journey = Journey(base)
     run_step(base, journey, args.rate, 10)  # warm the cache
     backlog_reset()
@@ -232,22 +264,26 @@ def measure(base: str, args: Any) -> dict[str, Any]:
 
     redis().delete(STARTS)
     relay = start(RELAY, **ENV)
-    worker = start(WORKER, **ENV)
+    # The last -c wins: this many slots instead of the Procfile's.
+    worker = start([*WORKER, "-c", slots], **ENV)
     critical = start(CRITICAL_WORKER, **ENV)
     probe = CriticalProbe()
     arms: dict[str, list[Step]] = {"idle": [], "draining": []}
     drained: list[float] = []
     try:
         wait_until(lambda: done() > 0, timeout=60)
+        # Not measured: the pool's first jobs (connections, templates, imports)
+        # under load, as every other benchmark warms its arms up.
+        run_step(base, journey, args.rate, WARMUP_SECONDS)
         probe.start()
+        probe_began = time.time()
         for round_no in range(args.rounds):
             order = ["idle", "draining"] if round_no % 2 == 0 else ["draining", "idle"]
             for arm in order:
                 probe.arm = arm
-                signal_tree(
-                    worker.pid, signal.SIGSTOP if arm == "idle" else signal.SIGCONT
-                )
+                backlog_consumed(arm == "draining")
                 before, started = done(), time.perf_counter()
+                started_at = time.time()
                 step = run_step(base, journey, args.rate, args.seconds)
                 elapsed = time.perf_counter() - started
                 finished = done() - before
@@ -255,7 +291,9 @@ def measure(base: str, args: Any) -> dict[str, Any]:
                 if arm == "draining":
                     drained.append(finished / elapsed)
                 print(
-                    f"  round {round_no + 1} {arm}: {len(step.latencies):,} answers, "
+                    f"  round {round_no + 1} {arm} (from "
+                    f"{started_at - probe_began:.1f} s): "
+                    f"{len(step.latencies):,} answers, "
                     f"p50 {step.p(50):.1f} ms, p99 {step.p(99):.1f} ms, errors "
                     f"{step.error_rate:.2%}; jobs finished {finished:,} "
                     f"({finished / elapsed:.0f}/s)",
@@ -267,7 +305,6 @@ def measure(base: str, args: Any) -> dict[str, Any]:
         critical_ms = probe.latencies()
     finally:
         probe.halt()
-        signal_tree(worker.pid, signal.SIGCONT)
         for proc in (worker, critical, relay):
             stop(proc)
         backlog_reset()
@@ -337,22 +374,36 @@ def main() -> None:
     print(pinned, flush=True)
     load_products(args.products)
     with gunicorn(workers=workers(), **ENV) as base:
-        result = measure(base, args)
+        results = {slots: measure(base, args, slots) for slots in SLOTS}
     minutes = (time.monotonic() - began) / 60
+    tables = []
+    for slots, result in results.items():
+        tables += [
+            "",
+            f"**{slots} slot{'s' if slots != '1' else ''}** "
+            f"(`-c {slots}`{', the Procfile default' if slots == '4' else ''}):",
+            "",
+            *table(result, args),
+        ]
     body = "\n".join(
         [
             f"{pinned}; gunicorn as the Procfile's web process ({workers()} sync "
             "workers) pinned to CPU 0; the Procfile's general Celery worker "
-            f"({POOL}, {SLOTS} slots, nice {NICE}{SCHED_NOTE}) unpinned; "
+            f"({POOL}, nice {NICE}{SCHED_NOTE}; {' and then '.join(SLOTS)} "
+            "slots, each with a fresh backlog) unpinned; "
             "PostgreSQL, Redis and "
             f"the relay unpinned; {args.products:,} products. Load: the browsing "
             f"journey of bench/capacity.py, open loop at {args.rate:.0f} "
             f"requests/s; backlog: {args.jobs:,} `email.send` jobs (LOW, "
             "dummymail backend). Arms alternated over "
-            f"{args.rounds} rounds of {args.seconds} s: idle = the worker stopped "
-            f"(SIGSTOP), draining = running. Run time {minutes:.1f} min.",
-            "",
-            *table(result, args),
+            f"{args.rounds} rounds of {args.seconds} s, after {WARMUP_SECONDS} s "
+            "of the worker draining under the load (not counted): idle = the "
+            "worker running but not consuming the backlog's queue (Celery's "
+            "cancel_consumer; its other queues, the cache's refresh-ahead "
+            "rebuilds among them, still served), draining = consuming it "
+            "(add_consumer). Run time "
+            f"{minutes:.1f} min.",
+            *tables,
         ]
     )
     print(body)
