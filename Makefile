@@ -52,12 +52,13 @@ bench: $(VENV)/.installed services
 	$(PY) bench/auth.py --write
 	$(PY) bench/catalog.py --write
 	$(PY) bench/orders.py --write
-	$(PY) bench/monitoring.py --write
+	$(PY) bench/monitoring.py --write --rounds 7
 	$(PY) bench/servers.py --write
 	$(PY) bench/generators.py --write
 	$(PY) bench/capacity.py --write
 	$(PY) bench/drain.py --write
 	$(PY) bench/scale.py --write
+	$(PY) bench/loadtest.py --write
 
 # Load test (locust) against its own database bazaar_loadtest: PROFILE=basic|spike|stress|endurance.
 PROFILE ?= basic

@@ -35,7 +35,7 @@ Profiles (``PROFILE``, shapes in loadtests/shapes.py), sized for 2 cores:
 
 * ``basic``: 20 users for 2 min.
 * ``spike``: 5 users, a jump to 60 for the middle half, back to 5 (2 min).
-* ``stress``: 5 users plus 5 every 20 s up to 200; stops at the **knee**:
+* ``stress``: 20 users plus 20 every 15 s up to 1,200; stops at the **knee**:
   the second consecutive ``KNEE_WINDOW`` (5 s) window whose error rate exceeds
   ``KNEE_ERROR_RATE`` (1 %) or whose p95 (locust's last 10 s) exceeds
   ``KNEE_P95_MS`` (1000), printing the user count and RPS there (also written

@@ -12,13 +12,17 @@
    in the report directory; wait for ``/health``.
 4. Run ``locust --headless`` (pinned to CPU 1 with taskset) with the profile's
    shape; reports in ``var/loadtest/<profile>-<timestamp>/``.
-5. Meanwhile sample every web worker's RSS and PSS every
-   ``LOADTEST_MEMORY_SECONDS`` (10) into ``memory.csv``; ``memory.txt`` gives
-   each worker's peak and its growth from the first sample after
-   ``LOADTEST_MEMORY_WARMUP`` (60 s) to the last (gunicorn's max_requests is
-   off for the run, so no worker is recycled out of the picture).
-6. Stop every process it started (process groups; SIGKILL after 20 s), also on
-   failure and Ctrl-C. Exit status: locust's (1 when any request failed).
+5. Meanwhile ``loadtests/probe.py`` enqueues a CRITICAL job every 0.1 s and
+   writes its start latency to ``critical.txt`` (the workers load
+   ``bench.handlers`` for its job type); and every web worker's RSS and PSS
+   are sampled every ``LOADTEST_MEMORY_SECONDS`` (10) into ``memory.csv``;
+   ``memory.txt`` gives each worker's peak and its growth from the first
+   sample after ``LOADTEST_MEMORY_WARMUP`` (60 s) to the last (gunicorn's
+   max_requests is off for the run, so no worker is recycled out of the
+   picture).
+6. Stop every process it started (process groups; SIGKILL after 20 s), the
+   probe first, as it waits for its last jobs to start; also on failure and
+   Ctrl-C. Exit status: locust's (1 when any request failed).
 """
 
 import contextlib
@@ -64,6 +68,8 @@ def _env() -> dict[str, str]:
         "GUNICORN_MAX_REQUESTS": "0",
         # Every simulated user logs in from 127.0.0.1: lift the per-IP limit.
         "LOGIN_RATE_PER_IP": os.environ.get("LOGIN_RATE_PER_IP", "100000"),
+        # The CRITICAL probe's job type (bench.stamp).
+        "JOB_EXTRA_MODULES": "bench.handlers",
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONPATH": str(ROOT),
     }
@@ -88,11 +94,11 @@ def _start(name: str, cmd: list[str], env: dict[str, str], logs: Path):
     )
 
 
-def _stop(procs: dict[str, subprocess.Popen]) -> None:
+def _stop(procs: dict[str, subprocess.Popen], grace: float = 20) -> None:
     for proc in procs.values():
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + grace
     for name, proc in procs.items():
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -210,11 +216,17 @@ def _summary(out: Path) -> None:
             )
 
 
-def main() -> int:
-    profile = os.environ.get("PROFILE", "basic")
+def report_dir(profile: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out = ROOT / "var" / "loadtest" / f"{profile}-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def main(profile: str | None = None, out: Path | None = None) -> int:
+    """Run ``profile`` (default: $PROFILE, else basic), reports in ``out``."""
+    profile = profile or os.environ.get("PROFILE", "basic")
+    out = out or report_dir(profile)
     env = {**_env(), "PROFILE": profile, "LOADTEST_REPORT_DIR": str(out)}
     size = os.environ.get(
         "LOADTEST_DEMO_SIZE", "--products 2000 --users 50 --orders 300"
@@ -236,6 +248,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     code = 1
     memory: MemoryWatch | None = None
+    probe: subprocess.Popen | None = None
     try:
         celery = [str(BIN / "celery"), "-A", "config", "worker", "-l", "WARNING"]
         procs["web"] = _start(
@@ -281,6 +294,7 @@ def main() -> int:
         _wait_health(f"{host}/health", procs, timeout=60)
         print(f"stack up at {host} (logs in {out})", flush=True)
         memory = MemoryWatch(procs["web"].pid, out)
+        probe = _start("probe", [PY, "-m", "loadtests.probe", str(out)], env, out)
 
         pin = ["taskset", "-c", "1"] if shutil.which("taskset") else []
         locust = [
@@ -320,12 +334,16 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: still clean up
         if memory is not None:
             memory.stop()
+        if probe is not None:
+            # Before the workers stop: it waits for its last jobs to start.
+            _stop({"probe": probe}, grace=90)
         _stop(procs)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
     _summary(out)
     print(f"\nreport: {out / 'report.html'}\nstats:  {out}/stats_*.csv")
-    if (out / "knee.txt").exists():
-        print((out / "knee.txt").read_text().strip())
+    for name in ("knee.txt", "critical.txt"):
+        if (out / name).exists():
+            print((out / name).read_text().strip())
     print(f"locust exit code {code}")
     return code
 
