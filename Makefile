@@ -46,19 +46,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Every benchmark, one after the other, into bench/RESULTS.md (ONLY=servers,scale: a subset).
 bench: $(VENV)/.installed services
 	$(call apt_need,wrk,wrk)
-	$(PY) bench/jobs.py --write
-	$(PY) bench/auth.py --write
-	$(PY) bench/catalog.py --write
-	$(PY) bench/orders.py --write
-	$(PY) bench/monitoring.py --write --rounds 7
-	$(PY) bench/servers.py --write
-	$(PY) bench/generators.py --write
-	$(PY) bench/capacity.py --write
-	$(PY) bench/drain.py --write
-	$(PY) bench/scale.py --write
-	$(PY) bench/loadtest.py --write
+	$(PY) bench/all.py $(if $(ONLY),--only $(ONLY))
 
 # Load test (locust) against its own database bazaar_loadtest: PROFILE=basic|spike|stress|endurance.
 PROFILE ?= basic

@@ -170,9 +170,12 @@ GENERAL_WORKER = [
 ]
 
 
-def write_section(name: str, body: str, command: str | None = None) -> None:
-    """Replace (or add) this benchmark's section of bench/RESULTS.md, with the
-    command that produced it (by default this process's own)."""
+def write_section(
+    name: str, body: str, command: str | None = None, *, top: bool = False
+) -> None:
+    """Replace (or add: at the end, or under the title with ``top``) this
+    benchmark's section of bench/RESULTS.md, with the command that produced
+    it (by default this process's own)."""
     if command is None:
         script = f"bench/{Path(sys.argv[0]).name}"
         command = shlex.join([".venv/bin/python", script, *sys.argv[1:]])
@@ -189,6 +192,9 @@ def write_section(name: str, body: str, command: str | None = None) -> None:
     pattern = re.compile(rf"<!-- {tag}:start -->.*?<!-- {tag}:end -->", re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text)
+    elif top:
+        title, _, rest = text.partition("\n")
+        text = f"{title}\n\n{section}\n\n{rest.lstrip()}"
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     RESULTS.write_text(text)
