@@ -24,7 +24,9 @@ the request's scheduled time to its last byte, so queueing in front of a
 saturated server counts (no coordinated omission).
 
 1. Latency against offered load: the rates of --rates, --step-seconds each,
-   after the cache is warmed by one pass over the journey. Capacity is the
+   after the cache is warmed by one pass over the journey; while the last of
+   them is still kept up with, the ladder goes on in steps of 20 % (up to
+   --max-rate), so a faster machine is climbed to its knee too. Capacity is the
    highest rate the server keeps up with: answered ≥ 97 % of offered within
    the step, errors < 1 %, p95 ≤ 1 s (the stress profile's knee). Plotted in
    bench/plots/capacity.png.
@@ -45,6 +47,7 @@ import sys
 import tempfile
 import time
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,9 +280,20 @@ def warm(base: str, journey: Journey, seconds: float) -> Step:
     return run_step(base, journey, 40, seconds)
 
 
+def rates(args: Any) -> Iterator[float]:
+    """--rates, then 20 % more each step while the server keeps up."""
+    yield from args.rates
+    rate = args.rates[-1]
+    while rate * 1.2 <= args.max_rate:
+        rate = round(rate * 1.2 / 20) * 20
+        yield rate
+
+
 def ladder(base: str, journey: Journey, args: Any) -> list[Step]:
-    steps = []
-    for rate in args.rates:
+    steps: list[Step] = []
+    for rate in rates(args):
+        if len(steps) >= len(args.rates) and not keeps_up(steps[-1]):
+            break  # past the given rates only to find the knee
         step = run_step(base, journey, rate, args.step_seconds)
         steps.append(step)
         print(
@@ -420,6 +434,7 @@ def main() -> None:
         type=lambda text: [float(part) for part in text.split(",")],
         default=[40, 80, 120, 160, 200, 240, 280, 320, 400],
     )
+    options.add_argument("--max-rate", type=float, default=3000)
     options.add_argument("--step-seconds", type=float, default=10)
     args = options.parse_args()
     began = time.monotonic()
