@@ -302,6 +302,13 @@ def measure(base: str, args: Any, slots: str) -> dict[str, Any]:
         probe.arm = ""
         probe.halt()
         remaining = args.jobs - done()
+        if remaining <= 0:
+            # Some draining round ended with nothing left to drain: not the
+            # figure asked for.
+            raise SystemExit(
+                f"the backlog ran dry with {slots} slots before the last "
+                "draining round: rerun with a larger --jobs"
+            )
         critical_ms = probe.latencies()
     finally:
         probe.halt()
