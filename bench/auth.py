@@ -4,8 +4,8 @@
 
 1. Throughput of authenticated ``GET /api/auth/me`` (JWT, session state from
    the security cache) ÷ the same view with authentication off that loads the
-   same user and renders the same bytes, through gunicorn (2 sync workers,
-   CPU 0) with wrk (CPU 1), arms alternated over rounds.
+   same user and renders the same bytes, through gunicorn (config/gunicorn.py
+   with 2 processes, CPU 0) with wrk (CPU 1), arms alternated over rounds.
 2. Refresh round trip (POST /api/auth/refresh, rotating each time) p50/p99
    over >= 500 sequential calls.
 """
@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import percentile, pin_self, setup_django, spread, write_section
 from bench.web import alternate, gunicorn, parser
+from config import web_server
 
 EMAIL = "bench-auth@bench.bazaar.local"
 PASSWORD = "bench-auth-password-42"  # noqa: S105 - a throwaway benchmark account
@@ -79,9 +80,10 @@ def main() -> None:
     ]
     body = "\n".join(
         [
-            f"{pinned}; gunicorn (2 sync workers, config/gunicorn.py) pinned to "
-            f"CPU 0; wrk {args.connections} connections, {args.seconds} s per arm "
-            f"per round, {args.rounds} rounds, arms alternated.",
+            f"{pinned}; gunicorn (config/gunicorn.py: {web_server.describe(2)}) "
+            f"pinned to CPU 0; wrk {args.connections} connections, "
+            f"{args.seconds} s per arm per round, {args.rounds} rounds, arms "
+            "alternated.",
             "",
             "| arm | req/s, median (min, max) | p99 ms, median |",
             "|---|---|---|",

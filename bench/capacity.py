@@ -5,12 +5,12 @@
         [--rates 40,80,120,160,200,240,280,320,400] [--step-seconds 10]
         [--rounds 5] [--seconds 20]
 
-gunicorn as in the Procfile (config/gunicorn.py: sync, 2 x cores + 1 workers)
-pinned to CPU 0, the Procfile's general Celery worker unpinned (the catalog
-cache's refresh-ahead rebuilds run on its medium queue); the load generator
-(this process, asyncio, one new connection per request) pinned to CPU 1;
-PostgreSQL and Redis unpinned. Data from seed_demo at --products
-(bench/catalog.py's load()).
+gunicorn as in the Procfile (config/gunicorn.py; config/web_server.py: gthread,
+cores + 1 processes x 4 threads) pinned to CPU 0, the Procfile's general Celery
+worker unpinned (the catalog cache's refresh-ahead rebuilds run on its medium
+queue); the load generator (this process, asyncio, one new connection per
+request) pinned to CPU 1; PostgreSQL and Redis unpinned. Data from seed_demo at
+--products (bench/catalog.py's load()).
 
 The anonymous browsing journey of loadtests/locustfile.py as a request mix
 (weights: list 3, filtered list 3, search 2, product detail 8, category tree
@@ -70,6 +70,7 @@ from bench.common import (
 )
 from bench.latency import get_json
 from bench.web import gunicorn, parser
+from config import web_server
 
 ZIPF_S = 1.1
 HOT_PRODUCTS = 500
@@ -458,9 +459,9 @@ def main() -> None:
     body = "\n".join(
         [
             f"{pinned}; gunicorn as the Procfile's web process (config/gunicorn.py, "
-            f"sync, {workers()} workers) pinned to CPU 0; the Procfile's general "
+            f"{web_server.describe()}) pinned to CPU 0; the Procfile's general "
             "Celery worker (refresh-ahead rebuilds of the catalog cache run on "
-            "its low queue), PostgreSQL and Redis "
+            "its medium queue), PostgreSQL and Redis "
             f"unpinned; {args.products:,} products (seed_demo). Open loop: constant "
             "arrival rate, a new connection per request, latency from each "
             "request's scheduled send to its last byte. Mix (weights): "

@@ -3,12 +3,13 @@
     .venv/bin/python bench/catalog.py [--write] [--figures 1,2,3,4,5]
         [--products 10000] [--sizes 10000,100000,1000000] [--deep-products 100000]
 
-gunicorn as in the Procfile (config/gunicorn.py: sync, 2 x cores + 1 workers)
-pinned to CPU 0; the load generator (wrk, or this process as one sequential
-client) pinned to CPU 1. Data from seed_demo (--reset --products N), then
-VACUUM ANALYZE. "Cache off" is /bench/products-uncached/: the project's list
-view on the same server without the response cache around it (what a miss
-runs), so both arms share everything else.
+gunicorn as in the Procfile (config/gunicorn.py; config/web_server.py: gthread,
+cores + 1 processes x 4 threads) pinned to CPU 0; the load generator (wrk, or
+this process as one sequential client) pinned to CPU 1. Data from seed_demo
+(--reset --products N), then VACUUM ANALYZE. "Cache off" is
+/bench/products-uncached/: the project's list view on the same server without
+the response cache around it (what a miss runs), so both arms share everything
+else.
 
 1. Cached list page throughput ÷ a bare Django view returning the same bytes
    through the same middleware and server.
@@ -38,6 +39,7 @@ from bench.catalog_latency import UNCACHED, Sampled, figure_3, figure_4, search_
 from bench.common import ROOT, pin_self, setup_django, spread, write_section
 from bench.latency import JSON, request
 from bench.web import alternate, gunicorn, parser
+from config import web_server
 
 BARE_BODY = ROOT / "bench" / "out" / "bare_body.json"
 LIST = "/api/products/"
@@ -46,7 +48,7 @@ ALL_FIGURES = (1, 2, 3, 4, 5)
 
 def workers() -> int:
     """The worker count config/gunicorn.py picks (the Procfile's web process)."""
-    return int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
+    return web_server.workers()
 
 
 def load(products: int) -> None:
@@ -325,7 +327,7 @@ def main() -> None:
     body = "\n".join(
         [
             f"{pinned}; gunicorn as the Procfile's web process (config/gunicorn.py, "
-            f"sync, 2 x cores + 1 = {workers()} workers) pinned to CPU 0; "
+            f"{web_server.describe()}) pinned to CPU 0; "
             "PostgreSQL and Redis unpinned. Throughput: wrk "
             f"{args.connections} connections, {args.seconds} s per arm per round, "
             f"{args.rounds} rounds, arms alternated (order reversed every other "

@@ -3,14 +3,14 @@
     .venv/bin/python bench/drain.py [--write] [--jobs 10000] [--rate 100]
         [--rounds 5] [--seconds 10] [--products 10000]
 
-gunicorn as in the Procfile (config/gunicorn.py: sync, 2 x cores + 1 workers)
-pinned to CPU 0; the Procfile's general worker (prefork at niceness
-WORKER_NICE, default 10, as the Procfile starts it) unpinned, so the web and
-the jobs share the same two cores, measured with 1 and then with 4 slots
-(DRAIN_SLOTS, default "1,4"; 4 is the Procfile's default), each with a fresh
-backlog; the load generator (this process, bench/capacity.py's open-loop
-browsing journey at a constant --rate) pinned to CPU 1. PostgreSQL, Redis and
-the relay unpinned.
+gunicorn as in the Procfile (config/gunicorn.py; config/web_server.py: gthread,
+cores + 1 processes x 4 threads) pinned to CPU 0; the Procfile's general worker
+(prefork at niceness WORKER_NICE, default 10, as the Procfile starts it)
+unpinned, so the web and the jobs share the same two cores, measured with 1 and
+then with 4 slots (DRAIN_SLOTS, default "1,4"; 4 is the Procfile's default),
+each with a fresh backlog; the load generator (this process,
+bench/capacity.py's open-loop browsing journey at a constant --rate) pinned to
+CPU 1. PostgreSQL, Redis and the relay unpinned.
 
 The backlog: --jobs confirmation-style emails (``email.send``, LOW, rendered
 from templates/emails and logged in EmailLog like any other; the email
@@ -63,6 +63,7 @@ from bench.common import (
     write_section,
 )
 from bench.web import gunicorn, parser
+from config import web_server
 
 # Slot counts measured one after the other, each with a fresh backlog: the
 # Procfile's default (4, for I/O-bound jobs such as SMTP sends that overlap)
@@ -394,8 +395,9 @@ def main() -> None:
         ]
     body = "\n".join(
         [
-            f"{pinned}; gunicorn as the Procfile's web process ({workers()} sync "
-            "workers) pinned to CPU 0; the Procfile's general Celery worker "
+            f"{pinned}; gunicorn as the Procfile's web process "
+            f"({web_server.describe()}) pinned to CPU 0; the Procfile's general "
+            "Celery worker "
             f"({POOL}, nice {NICE}{SCHED_NOTE}; {' and then '.join(SLOTS)} "
             "slots, each with a fresh backlog) unpinned; "
             "PostgreSQL, Redis and "

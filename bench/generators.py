@@ -8,11 +8,12 @@ The HTTP benchmarks drive gunicorn with wrk and `make loadtest` drives it with
 locust; a figure only describes the server if its generator had room to
 spare. This measures the saturated throughput of one endpoint with both.
 
-gunicorn as in the Procfile (config/gunicorn.py: sync, 2 x cores + 1 workers)
-pinned to CPU 0, PostgreSQL and Redis unpinned, serving the first page of
-/api/products/ from the response cache: bench/catalog.py's data (seed_demo
---products N, VACUUM ANALYZE, no cached page left over), the page cached by a
-first request. Each generator gets CPU 1 to itself (taskset), one core:
+gunicorn as in the Procfile (config/gunicorn.py; config/web_server.py: gthread,
+cores + 1 processes x 4 threads) pinned to CPU 0, PostgreSQL and Redis
+unpinned, serving the first page of /api/products/ from the response cache:
+bench/catalog.py's data (seed_demo --products N, VACUUM ANALYZE, no cached page
+left over), the page cached by a first request. Each generator gets CPU 1 to
+itself (taskset), one core:
 
 - wrk: --connections connections, 1 thread, --seconds s (bench/web.py);
 - locust: headless, one process, loadtests/saturate.py: a FastHttpUser
@@ -48,6 +49,7 @@ from bench.catalog import LIST, body_bytes, load, numbers, workers
 from bench.common import ROOT, pin_self, setup_django, spread, write_section
 from bench.latency import JSON
 from bench.web import gunicorn, parser, wrk
+from config import web_server
 
 LOCUSTFILE = "loadtests/saturate.py"
 WARMUP_SECONDS = 2
@@ -185,7 +187,7 @@ def main() -> None:
     body = "\n".join(
         [
             f"{pinned}; gunicorn as the Procfile's web process (config/gunicorn.py, "
-            f"sync, 2 x cores + 1 = {workers()} workers) pinned to CPU 0; "
+            f"{web_server.describe()}) pinned to CPU 0; "
             "PostgreSQL and Redis unpinned; each generator pinned to CPU 1, one "
             f"core. Endpoint: the cached first page of {LIST}, "
             f"{args.products:,} products. wrk: {args.connections} connections, "

@@ -1,7 +1,7 @@
 """Sequential HTTP timing: one client, one request at a time, arms interleaved.
 
 For latency figures (p50, p99) rather than throughput: each request opens its
-own connection (gunicorn's sync workers close it after every answer anyway),
+own connection (as a browser's first visit does; a sync worker would close it anyway),
 and the time is taken from before the connect to the last byte of the body.
 """
 

@@ -4,14 +4,14 @@ with all monitoring on ÷ with it off, measured side by side.
     .venv/bin/python bench/monitoring.py [--write] [--products 10000]
         [--rounds 5] [--seconds 10] [--connections 16]
 
-Two gunicorns as in the Procfile (config/gunicorn.py: sync, 2 x cores + 1
-workers), both pinned to CPU 0 and only one loaded at a time; wrk pinned to
-CPU 1. "On" is the project's settings: django-prometheus (middleware and cache
-wrapper, multiprocess files), the request log middleware (one Redis pipeline
-of statistics, the route-template latency histogram, slow-query timing) and
-the memory sampler. "Off" is bench/settings_unmonitored.py: the same without
-them. Arms alternate over --rounds rounds, order reversed every other round,
-after a warm-up of each.
+Two gunicorns as in the Procfile (config/gunicorn.py; config/web_server.py:
+gthread, cores + 1 processes x 4 threads), both pinned to CPU 0 and only one
+loaded at a time; wrk pinned to CPU 1. "On" is the project's settings:
+django-prometheus (middleware and cache wrapper, multiprocess files), the
+request log middleware (one Redis pipeline of statistics, the route-template
+latency histogram, slow-query timing) and the memory sampler. "Off" is
+bench/settings_unmonitored.py: the same without them. Arms alternate over
+--rounds rounds, order reversed every other round, after a warm-up of each.
 """
 
 import statistics
@@ -25,6 +25,7 @@ from bench.catalog import LIST, load, workers
 from bench.common import pin_self, setup_django, spread, write_section
 from bench.latency import JSON
 from bench.web import PORT, alternate, gunicorn, parser
+from config import web_server
 
 ARMS = ("monitoring on", "monitoring off")
 
@@ -60,8 +61,8 @@ def main() -> None:
     ratio = [a / b for a, b in zip(rps[ARMS[0]], rps[ARMS[1]], strict=True)]
     body = "\n".join(
         [
-            f"{pinned}; two gunicorns as the Procfile's web process (sync, "
-            f"{workers()} workers each), both pinned to CPU 0, one loaded at a "
+            f"{pinned}; two gunicorns as the Procfile's web process ("
+            f"{web_server.describe()} each), both pinned to CPU 0, one loaded at a "
             f"time. wrk {args.connections} connections, {args.seconds} s per arm "
             f"per round, {args.rounds} rounds, arms alternated (order reversed "
             f"every other round) after a 2 s warm-up of each. First page of {LIST} "

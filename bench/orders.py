@@ -3,15 +3,15 @@
     .venv/bin/python bench/orders.py [--write] [--rounds 5] [--orders 200]
         [--clients 4] [--delay 2] [--buyers 50] [--seconds 10]
 
-gunicorn as in the Procfile (config/gunicorn.py: sync, 2 x cores + 1 workers)
-pinned to CPU 0; the load generator (figure 1: this process, one thread per
-buyer, a new connection per request: gunicorn's sync workers close it after
-each answer; figure 2: wrk) pinned to CPU 1, and so is the SMTP sink (a mail
+gunicorn as in the Procfile (config/gunicorn.py; config/web_server.py: gthread,
+cores + 1 processes x 4 threads) pinned to CPU 0; the load generator (figure 1:
+this process, one thread per buyer, a new connection per request, as a first
+visit opens; figure 2: wrk) pinned to CPU 1, and so is the SMTP sink (a mail
 server elsewhere, in reality, so at nice 19); PostgreSQL, Redis, the Celery
 worker and the relay unpinned. Each run makes its own buyers, seller and
-products (emails
-``bench-orders-*@bench.bazaar.local``) and deletes them, with their orders
-and jobs, at the end (and whatever an earlier run left, at the start).
+products (emails ``bench-orders-*@bench.bazaar.local``) and deletes them, with
+their orders and jobs, at the end (and whatever an earlier run left, at the
+start).
 
 1. Email never blocks a request: ``POST /api/orders`` p95 with the worker
    sending through a local SMTP sink that holds every message --delay seconds
@@ -67,6 +67,7 @@ from bench.common import (
     write_section,
 )
 from bench.web import SERVERS, gunicorn, parser, wrk
+from config import web_server
 
 PREFIX = "bench-orders-"
 DOMAIN = "bench.bazaar.local"
@@ -765,9 +766,9 @@ def figure_2_table(f2: dict[str, Any], args: Any) -> list[str]:
         "(confirmation emails, notifications) stay in the outbox and are "
         "deleted at the end. A Python generator (a thread per buyer) was "
         "tried first: paired with wrk in one run it reached 0.8-0.9 of "
-        "wrk's rate, as gunicorn's sync workers wait for each client to close "
-        "its connection (RFC 9112 graceful close) and 50 threads under one "
-        "GIL close late.",
+        "wrk's rate, as gunicorn's sync workers (the default then) wait for "
+        "each client to close its connection (RFC 9112 graceful close) and "
+        "50 threads under one GIL close late.",
         "",
         "| gunicorn on | **orders/s**, median (min, max) | orders answered | "
         "p50 ms, median (min, max) | p99 ms, median (min, max) | load "
@@ -830,14 +831,14 @@ def main() -> None:
     body = "\n".join(
         [
             f"{pinned}; gunicorn as the Procfile's web process (config/gunicorn.py, "
-            f"sync, 2 x cores + 1 = {workers()} workers) pinned to CPU 0 (figure "
+            f"{web_server.describe()}) pinned to CPU 0 (figure "
             "2 also on both cores, see there); "
             "the SMTP sink (a mail server elsewhere, in reality) on CPU 1 too, "
             "at nice 19; PostgreSQL, Redis, the Celery worker and the relay "
             "unpinned. Figure 1's latency is each request's wall time in the "
             "client, from "
-            "before the connect to the last byte (a new connection per request: "
-            f"gunicorn's sync workers close it anyway). Run time {minutes:.1f} min.",
+            "before the connect to the last byte (a new connection per request, "
+            f"as a first visit opens). Run time {minutes:.1f} min.",
             *["\n" + "\n".join(section) for section in sections],
         ]
     )

@@ -12,11 +12,11 @@ response cache gives users.
   whose product count already matches is reused: 1M products take minutes.
   ``search_vector`` is a generated column, so COPY fills it exactly as the
   app's writes do, and the GIN index is rebuilt after the load.
-- One gunicorn per size (2 sync workers, CPU 0), each with its own Redis
-  database for the response cache and ``CATALOG_TTL`` long enough that the
-  warmed entries stay warm. The client is this process, pinned to CPU 1: one
-  request at a time on a new connection (gunicorn closes it), timed from
-  before the connect to the last byte.
+- One gunicorn per size (config/gunicorn.py with 2 processes, CPU 0), each
+  with its own Redis database for the response cache and ``CATALOG_TTL`` long
+  enough that the warmed entries stay warm. The client is this process, pinned
+  to CPU 1: one request at a time on a new connection, timed from before the
+  connect to the last byte.
 - Uncached: the same URLs with ``?format=json``, which the response cache
   never serves (catalog/cache/views.py), so every request runs the view and
   its queries. Cached: fixed pools of URLs warmed once, so every request is a
@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import BENCH_ENV, ROOT, percentile, pin_self, spread, write_section
 from bench.latency import request
 from bench.web import gunicorn
+from config import web_server
 
 OPERATIONS = ("list", "filtered", "search", "detail")
 ARMS = ("uncached", "cached")
@@ -411,7 +412,8 @@ def report(samples: Samples, args: argparse.Namespace) -> tuple[str, bool]:
         "",
         f"Method: one database per size (`bazaar_scale_<size>`, demo generator by "
         f"COPY, ~190 categories in three levels, {SELLERS:,} sellers, 98 % active, "
-        "VACUUM ANALYZE); gunicorn (2 sync workers) on CPU 0 per size; one "
+        "VACUUM ANALYZE); gunicorn "
+        f"({web_server.describe(2)}) on CPU 0 per size; one "
         "sequential client pinned to CPU 1 (new connection per request, time to "
         f"the last byte); {args.rounds} rounds, each visiting every size (order "
         f"reversed every other round) with {args.samples} requests per operation "

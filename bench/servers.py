@@ -1,5 +1,6 @@
-"""Server tuning (issue: server tuning): gunicorn sync (the Procfile's web
-process) against gunicorn gthread and an ASGI server, on this workload.
+"""Server tuning (issue: server tuning): gunicorn sync against gunicorn gthread
+(the Procfile's web process, chosen by this benchmark) and an ASGI server, on
+this workload.
 
     .venv/bin/python bench/servers.py [--write] [--products 10000]
         [--rounds 5] [--seconds 10] [--connections 16]
@@ -8,10 +9,12 @@ Every server is started at once, each on its own port and pinned to CPU 0;
 only one is loaded at a time, by wrk pinned to CPU 1 (PostgreSQL and Redis
 unpinned). Arms:
 
-- sync: config/gunicorn.py as the Procfile runs it (sync, 2 x cores + 1
-  workers; a sync worker closes the connection after each answer);
+- sync W: config/gunicorn.py with GUNICORN_WORKER_CLASS=sync and the classic
+  2 x cores + 1 processes (the Procfile's default before this benchmark; a
+  sync worker closes the connection after each answer), the baseline;
 - gthread W x T: the same config with GUNICORN_WORKER_CLASS=gthread and
-  GUNICORN_THREADS=T (keep-alive connections kept);
+  GUNICORN_THREADS=T (keep-alive connections kept); cores + 1 processes of 4
+  threads is the Procfile's default (config/web_server.py);
 - uvicorn W: uvicorn (uvloop, httptools) running config.asgi:application with
   W worker processes. The project's views and its own middleware are sync
   only: Django's ASGIHandler gives each request a ThreadSensitiveContext (a
@@ -28,8 +31,22 @@ accounts.services.sessions.session_create). Per endpoint, the arms alternate
 over --rounds rounds, order reversed every other round, after a 2 s warm-up
 of each. Memory: after the runs, the PSS (/proc/<pid>/smaps_rollup) summed
 over every process of each server (its session: master and workers).
+
+Then the shop's own workload, open loop: bench/capacity.py's browsing journey
+(Zipf over products, categories and words; a new connection per request,
+latency from each request's scheduled send), with the Procfile's general
+worker running for the cache's refresh-ahead. First each gunicorn arm's
+capacity, climbed as bench/capacity.py climbs it (rates from 100/s up by
+20 % while it keeps up: ≥ 97 % answered in time, errors < 1 %, p95 ≤ 1 s;
+--step-seconds each); then the journey at 80 % and at 100 % of the sync
+server's capacity against each arm, --journey-seconds per arm per round,
+alternated over --rounds rounds: which server keeps its tail as the cores
+fill up, the choice of the Procfile's default. The
+servers share one response cache, as processes of one deployment would.
+uvicorn is left out of it: it saturates below that rate (the tables above).
 """
 
+import argparse
 import os
 import signal
 import statistics
@@ -40,10 +57,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.catalog import LIST, load, workers
-from bench.common import pin_self, setup_django, spread, write_section
+from bench.capacity import Journey, Step, keeps_up, ladder, run_step, warm
+from bench.catalog import LIST, load
+from bench.common import (
+    GENERAL_WORKER,
+    percentile,
+    pin_self,
+    setup_django,
+    spread,
+    start,
+    stop,
+    write_section,
+)
 from bench.latency import JSON
 from bench.web import PORT, alternate, gunicorn, parser, serve
+from config import web_server
 
 EMAIL = "bench-servers@bench.bazaar.local"
 # Tokens are minted once per run, which outlasts the default 15 min.
@@ -55,16 +83,24 @@ SYNC = "sync"
 
 
 def arms() -> dict[str, dict]:
-    """Arm name -> how to start it. The first is the baseline (the Procfile)."""
+    """Arm name -> how to start it. The first is the baseline: gunicorn's own
+    default class with the classic 2 x cores + 1 processes (the Procfile's
+    default until this benchmark chose gthread)."""
+    cores = os.cpu_count() or 1
+    procfile = web_server.workers()
     return {
-        f"{SYNC} {workers()}": {"kind": "gunicorn", "workers": workers()},
-        "gthread 3x4": {"kind": "gunicorn", "workers": 3, "threads": 4},
-        f"gthread {workers()}x2": {
+        f"{SYNC} {2 * cores + 1}": {"kind": "gunicorn", "workers": 2 * cores + 1},
+        f"gthread {procfile}x{web_server.THREADS} (Procfile)": {
             "kind": "gunicorn",
-            "workers": workers(),
+            "workers": procfile,
+            "threads": web_server.THREADS,
+        },
+        f"gthread {2 * cores + 1}x2": {
+            "kind": "gunicorn",
+            "workers": 2 * cores + 1,
             "threads": 2,
         },
-        "uvicorn 3": {"kind": "uvicorn", "workers": 3},
+        f"uvicorn {procfile}": {"kind": "uvicorn", "workers": procfile},
     }
 
 
@@ -179,6 +215,68 @@ def table(
     return [*rows, ""]
 
 
+def journey(
+    bases: dict[str, str], rate: float, args: argparse.Namespace
+) -> dict[str, list[Step]]:
+    """The browsing journey at ``rate`` against each server in turn."""
+    steps: dict[str, list[Step]] = {arm: [] for arm in bases}
+    paths = {arm: Journey(base) for arm, base in bases.items()}
+    for arm, base in bases.items():
+        run_step(base, paths[arm], rate, 5)  # warm-up, not counted
+    for round_no in range(args.rounds):
+        order = list(bases) if round_no % 2 == 0 else list(reversed(bases))
+        for arm in order:
+            step = run_step(bases[arm], paths[arm], rate, args.journey_seconds)
+            steps[arm].append(step)
+            print(
+                f"  journey {rate:.0f}/s round {round_no + 1} {arm}: p95 "
+                f"{step.p(95):.1f} ms, p99 {step.p(99):.1f} ms, errors "
+                f"{step.error_rate:.2%}",
+                flush=True,
+            )
+    return steps
+
+
+def capacity(base: str, args: argparse.Namespace) -> tuple[float, Step]:
+    """The highest rate ``base`` keeps up with, and its step there."""
+    path = Journey(base)
+    warm(base, path, 10)
+    climb = argparse.Namespace(
+        rates=[100.0], max_rate=args.max_rate, step_seconds=args.step_seconds
+    )
+    steps = [step for step in ladder(base, path, climb) if keeps_up(step)]
+    if not steps:
+        raise SystemExit(f"{base} kept up with none of the rates")
+    return steps[-1].rate, steps[-1]
+
+
+def journey_table(steps: dict[str, list[Step]], baseline: str) -> list[str]:
+    def every(arm: str) -> list[float]:
+        return [value for step in steps[arm] for value in step.latencies]
+
+    base = every(baseline)
+    base_p95 = [step.p(95) for step in steps[baseline]]
+    rows = [
+        "| arm | answers | p50 ms | p95 ms | p99 ms | p95 per round, median "
+        "(min, max) | p95 ÷ sync, per round | p99 ÷ sync, all | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for arm in steps:
+        mine = every(arm)
+        p95s = [step.p(95) for step in steps[arm]]
+        errors = sum(step.errors for step in steps[arm])
+        sent = sum(step.sent for step in steps[arm])
+        rows.append(
+            f"| {arm} | {len(mine):,} | {percentile(mine, 50):.1f} | "
+            f"{percentile(mine, 95):.1f} | {percentile(mine, 99):.1f} | "
+            f"{spread(p95s)} | "
+            f"{'1' if arm == baseline else ratio_spread(p95s, base_p95)} | "
+            f"{percentile(mine, 99) / percentile(base, 99):.2f} | "
+            f"{errors / max(sent, 1):.2%} |"
+        )
+    return rows
+
+
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM unwinds like Ctrl-C, so every server started is stopped."""
     raise SystemExit(128 + signum)
@@ -188,6 +286,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     options = parser(__doc__)
     options.add_argument("--products", type=int, default=10_000)
+    options.add_argument("--step-seconds", type=float, default=10)
+    options.add_argument("--max-rate", type=float, default=3000)
+    options.add_argument("--journey-seconds", type=float, default=20)
     args = options.parse_args()
     setup_django(ENV)
     pinned = pin_self(1)
@@ -211,9 +312,9 @@ def main() -> None:
             if spec["kind"] == "uvicorn":
                 server = uvicorn(spec["workers"], port=port, settings=SETTINGS, **env)
             else:
-                if "threads" in spec:
-                    env["GUNICORN_WORKER_CLASS"] = "gthread"
-                    env["GUNICORN_THREADS"] = str(spec["threads"])
+                threads = spec.get("threads", 1)
+                env["GUNICORN_WORKER_CLASS"] = "gthread" if threads > 1 else SYNC
+                env["GUNICORN_THREADS"] = str(threads)
                 server = gunicorn(spec["workers"], port=port, settings=SETTINGS, **env)
             bases[arm], ports[arm] = stack.enter_context(server), port
         for name, (path, headers) in endpoints.items():
@@ -228,6 +329,19 @@ def main() -> None:
             )
         for arm in plan:
             memory[arm] = pss(ports[arm])
+        print("browsing journey", flush=True)
+        worker = start(GENERAL_WORKER)
+        threaded = {
+            arm: bases[arm] for arm, spec in plan.items() if spec["kind"] != "uvicorn"
+        }
+        try:
+            capacities = {arm: capacity(base, args) for arm, base in threaded.items()}
+            top = capacities[baseline][0]
+            browsing = {
+                rate: journey(threaded, rate, args) for rate in (0.8 * top, top)
+            }
+        finally:
+            stop(worker)
     base_mib = memory[baseline][1]
     body = "\n".join(
         [
@@ -236,10 +350,13 @@ def main() -> None:
             f"connections, {args.seconds} s per arm per round, {args.rounds} "
             "rounds per endpoint, arms alternated (order reversed every other "
             f"round) after a 2 s warm-up of each; {args.products:,} products. "
-            f"**{baseline}** is the Procfile's web process (config/gunicorn.py: "
-            "sync, 2 x cores + 1 workers, a connection closed after each answer); "
-            "gthread WxT: the same config with GUNICORN_WORKER_CLASS=gthread, "
-            "W workers of T threads (keep-alive kept); uvicorn W: uvicorn "
+            f"**{baseline}**, the baseline: config/gunicorn.py with "
+            "GUNICORN_WORKER_CLASS=sync and 2 x cores + 1 workers (the Procfile's "
+            "default before this benchmark; a connection closed after each "
+            "answer); gthread WxT: the same config with "
+            "GUNICORN_WORKER_CLASS=gthread, W workers of T threads (keep-alive "
+            "kept), the one marked (Procfile) being the web process's default "
+            "now (config/web_server.py); uvicorn W: uvicorn "
             "(uvloop, httptools) with W workers on config.asgi:application: "
             "the views and the project's middleware are sync, so Django runs "
             "each request in a new executor thread of its own and hops between "
@@ -261,6 +378,31 @@ def main() -> None:
             *[
                 f"| {arm} | {count} | {mib:.0f} | {mib / base_mib:.2f} |"
                 for arm, (count, mib) in memory.items()
+            ],
+            "",
+            "**Browsing capacity**, open loop (rates from 100/s up by 20 % while "
+            f"kept up with, {args.step_seconds:.0f} s each, after a warm-up "
+            "pass; kept up: ≥ 97 % answered in time, errors < 1 %, p95 ≤ 1 s):",
+            "",
+            "| arm | capacity req/s | ÷ sync | p95 ms at it | generator CPU at it |",
+            "|---|---|---|---|---|",
+            *[
+                f"| {arm} | {rate:.0f} | {rate / top:.2f} | {step.p(95):.1f} | "
+                f"{step.cpu:.0%} |"
+                for arm, (rate, step) in capacities.items()
+            ],
+            *[
+                line
+                for rate, steps in browsing.items()
+                for line in (
+                    "",
+                    f"**The browsing journey, open loop at {rate:.0f} requests/s** "
+                    f"({args.journey_seconds:.0f} s per arm per round, "
+                    f"{args.rounds} rounds, arms alternated, after 5 s of each; "
+                    "the general worker running):",
+                    "",
+                    *journey_table(steps, baseline),
+                )
             ],
         ]
     )

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from bench.common import ROOT, start, stop
+from config import web_server
 
 PORT = int(os.environ.get("BENCH_PORT", "8099"))
 
@@ -64,13 +65,15 @@ def serve(
 
 
 def gunicorn(
-    workers: int = 2,
+    workers: int | None = None,
     *,
     port: int = PORT,
     settings: str = "bench.settings",
     **env: str,
 ) -> AbstractContextManager[str]:
-    """Serve the project (``settings``) with gunicorn on CPU 0."""
+    """Serve the project (``settings``) with gunicorn on CPU 0: the Procfile's
+    server shape (config/web_server.py) unless ``workers`` or ``env`` say
+    otherwise."""
     return serve(
         [
             sys.executable,
@@ -80,7 +83,7 @@ def gunicorn(
             "-c",
             "config/gunicorn.py",
             "--workers",
-            str(workers),
+            str(workers or web_server.workers()),
         ],
         port=port,
         settings=settings,

@@ -1,10 +1,11 @@
 """gunicorn settings for the web process (Procfile ``web``)."""
 
-import multiprocessing
 import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+from config import web_server
 
 
 def _env(name: str, default: str) -> str:
@@ -22,9 +23,10 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = _env(
 
 # WEB_PORT, not PORT: honcho hands every process its own PORT.
 bind = f"{_env('WEB_HOST', '127.0.0.1')}:{_env('WEB_PORT', '8000')}"
-workers = int(_env("WEB_CONCURRENCY", str(multiprocessing.cpu_count() * 2 + 1)))
-worker_class = _env("GUNICORN_WORKER_CLASS", "sync")
-threads = int(_env("GUNICORN_THREADS", "1"))
+# gthread, cores + 1 processes x 4 threads unless set: see config/web_server.py.
+workers = web_server.workers()
+worker_class = web_server.worker_class()
+threads = web_server.threads()
 timeout = int(_env("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5

@@ -59,7 +59,8 @@ def render(
         "",
         "The stack runs as subprocesses against a private PostgreSQL 15 cluster "
         "(initdb in a temporary directory), a private Redis and an in-process SMTP "
-        "sink, all on free loopback ports: gunicorn (3 sync workers), the general "
+        "sink, all on free loopback ports: gunicorn (3 processes of 4 threads, the "
+        "Procfile's gthread default), the general "
         "Celery worker (all queues, 4 slots), the critical worker (1 slot), the "
         "relay and beat. Shortened for the suite: `JOB_LEASE_SECONDS=15`, "
         "`JOB_STALE_SECONDS=10`. Load comes from a fixed-rate loopback client "

@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from config import web_server
 from resilience.harness import Stack, wait_for
 from resilience.load import LoadClient
 
@@ -397,13 +398,15 @@ def scenario_postgres_down(stack: Stack, outage: float = 10.0) -> Result:
     result.counts["load_total"] = load.summary()
     if not result.passed:
         workers = int(stack.env["WEB_CONCURRENCY"])
+        threads = int(stack.env.get("GUNICORN_THREADS") or web_server.THREADS)
         wait = float(stack.env.get("DB_POOL_TIMEOUT") or 2)
         result.notes.append(
             "capacity while PostgreSQL is down: a request that needs the database "
             f"waits DB_POOL_TIMEOUT ({wait:g} s) in psycopg_pool's getconn before "
             f"its 503 (stack dumps of the web workers show them there, e.g. under "
             "orders/services/idempotency.py _insert_claim), and gunicorn has "
-            f"{workers} sync workers, so at most {workers / wait:.1f} such requests/s "
+            f"{workers} processes x {threads} threads, so at most "
+            f"{workers * threads / wait:.1f} such requests/s "
             "are answered; the rest queue in the accept backlog (catalog requests "
             "that Redis could answer included) until clients time out, and the "
             "backlog delays recovery after PostgreSQL returns"
