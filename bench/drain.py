@@ -1,6 +1,6 @@
 """API latency while the workers drain a backlog (issue: load tests and the report).
 
-    .venv/bin/python bench/drain.py [--write] [--jobs 10000] [--rate 100]
+    .venv/bin/python bench/drain.py [--write] [--jobs 20000] [--rate 100]
         [--rounds 5] [--seconds 10] [--products 10000]
 
 gunicorn as in the Procfile (config/gunicorn.py; config/web_server.py: gthread,
@@ -12,7 +12,8 @@ each with a fresh backlog; the load generator (this process,
 bench/capacity.py's open-loop browsing journey at a constant --rate) pinned to
 CPU 1. PostgreSQL, Redis and the relay unpinned.
 
-The backlog: --jobs confirmation-style emails (``email.send``, LOW, rendered
+The backlog: --jobs (20,000, so that 4 slots still have work left in the last
+round) confirmation-style emails (``email.send``, LOW, rendered
 from templates/emails and logged in EmailLog like any other; the email
 backend is dummymail:// so no SMTP server paces them) enqueued through the
 outbox and published by the relay before the first round.
@@ -372,7 +373,7 @@ def table(result: dict[str, Any], args: Any) -> list[str]:
 
 def main() -> None:
     options = parser(__doc__)
-    options.add_argument("--jobs", type=int, default=10_000)
+    options.add_argument("--jobs", type=int, default=20_000)
     options.add_argument("--rate", type=float, default=100, help="requests/s offered")
     options.add_argument("--products", type=int, default=10_000)
     args = options.parse_args()

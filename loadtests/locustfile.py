@@ -288,7 +288,7 @@ class _SignedInUser(FastHttpUser):
         ) as resp:
             if resp.status_code != 200:
                 resp.failure(
-                    f"login {self.email}: {resp.status_code} {resp.text[:200]}"
+                    f"login {self.email}: {resp.status_code} {(resp.text or '')[:200]}"
                 )
                 return
             self._tokens(resp.json())
@@ -314,7 +314,7 @@ class _SignedInUser(FastHttpUser):
             if resp.status_code == 200:
                 self._tokens(resp.json())
                 return True
-            resp.failure(f"refresh: {resp.status_code} {resp.text[:200]}")
+            resp.failure(f"refresh: {resp.status_code} {(resp.text or '')[:200]}")
         self.access = ""
         self.login()
         return bool(self.access)
@@ -378,7 +378,7 @@ class ShopperUser(_SignedInUser):
                 resp.request_meta["name"] = "/api/orders [409 insufficient_stock]"
                 resp.success()
             else:
-                resp.failure(f"{resp.status_code} {resp.text[:200]}")
+                resp.failure(f"{resp.status_code} {(resp.text or '')[:200]}")
 
     @staticmethod
     def _in_stock(currency: str | None = None, other_than: int | None = None) -> Any:
@@ -443,7 +443,7 @@ class SellerUser(_SignedInUser):
                 product["price"] = resp.json()["price"]
                 resp.success()
             else:
-                resp.failure(f"{resp.status_code} {resp.text[:200]}")
+                resp.failure(f"{resp.status_code} {(resp.text or '')[:200]}")
 
 
 def _code(resp: Any) -> str:
