@@ -56,7 +56,6 @@ from urllib.parse import urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.catalog import load as load_products
-from bench.catalog import workers
 from bench.common import (
     GENERAL_WORKER,
     ROOT,
@@ -447,7 +446,7 @@ def main() -> None:
     # rebuilds run on its medium queue.
     worker = start(GENERAL_WORKER)
     try:
-        with gunicorn(workers=workers()) as base:
+        with gunicorn() as base:
             steps, capacity, runs = measure(base, args)
     finally:
         stop(worker)

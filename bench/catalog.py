@@ -46,11 +46,6 @@ LIST = "/api/products/"
 ALL_FIGURES = (1, 2, 3, 4, 5)
 
 
-def workers() -> int:
-    """The worker count config/gunicorn.py picks (the Procfile's web process)."""
-    return web_server.workers()
-
-
 def load(products: int) -> None:
     """seed_demo at this size (unless already there), VACUUM ANALYZE, and no
     cached page left from other data."""
@@ -315,7 +310,7 @@ def main() -> None:
     searches: dict[int, dict[str, Sampled]] = {}
     for size in sorted(plan, key=lambda size: (size != current, size)):
         load(size)
-        with gunicorn(workers=workers(), BENCH_BARE_BODY=str(BARE_BODY)) as base:
+        with gunicorn(BENCH_BARE_BODY=str(BARE_BODY)) as base:
             for figure in plan[size]:
                 print(f"figure {figure}, {size:,} products", flush=True)
                 if figure == 3:

@@ -50,7 +50,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.capacity import Journey, Step, run_step
 from bench.catalog import load as load_products
-from bench.catalog import workers
 from bench.common import (
     CELERY_WORKER,
     GENERAL_WORKER,
@@ -382,7 +381,7 @@ def main() -> None:
     pinned = pin_self(1)
     print(pinned, flush=True)
     load_products(args.products)
-    with gunicorn(workers=workers(), **ENV) as base:
+    with gunicorn(**ENV) as base:
         results = {slots: measure(base, args, slots) for slots in SLOTS}
     minutes = (time.monotonic() - began) / 60
     tables = []

@@ -45,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.catalog import LIST, body_bytes, load, numbers, workers
+from bench.catalog import LIST, body_bytes, load, numbers
 from bench.common import ROOT, pin_self, setup_django, spread, write_section
 from bench.latency import JSON
 from bench.web import gunicorn, parser, wrk
@@ -178,7 +178,7 @@ def main() -> None:
     pinned = pin_self(1)
     load(args.products)
     baseline = f"wrk, {args.connections} connections, 1 thread"
-    with gunicorn(workers=workers()) as base:
+    with gunicorn() as base:
         body_bytes(base, LIST)  # a 200, and the page now in the cache
         arms = {baseline: wrk_arm(base, args.connections)}
         for users in args.users:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.catalog import LIST, load, workers
+from bench.catalog import LIST, load
 from bench.common import pin_self, setup_django, spread, write_section
 from bench.latency import JSON
 from bench.web import PORT, alternate, gunicorn, parser
@@ -40,9 +40,8 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as on_dir,
         tempfile.TemporaryDirectory() as off_dir,
-        gunicorn(workers=workers(), port=PORT, PROMETHEUS_MULTIPROC_DIR=on_dir) as on,
+        gunicorn(port=PORT, PROMETHEUS_MULTIPROC_DIR=on_dir) as on,
         gunicorn(
-            workers=workers(),
             port=PORT + 1,
             settings="bench.settings_unmonitored",
             PROMETHEUS_MULTIPROC_DIR=off_dir,

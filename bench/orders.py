@@ -53,7 +53,6 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.catalog import workers
 from bench.common import (
     CELERY_WORKER,
     percentile,
@@ -818,7 +817,7 @@ def main() -> None:
     data = create_data(args.buyers, args.clients, args.stock)
     sections = []
     try:
-        with gunicorn(workers=workers(), **ENV) as base:
+        with gunicorn(**ENV) as base:
             if 1 in figures:
                 print("1. email never blocks a request", flush=True)
                 sections.append(figure_1_table(figure_1(base, data, args), args))
