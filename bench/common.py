@@ -161,12 +161,12 @@ CELERY_WORKER = [
     *("-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"),
 ]
 # The Procfile's general worker: every queue but critical (worker_critical's),
-# WORKER_CONCURRENCY slots at niceness WORKER_NICE.
+# WORKER_CONCURRENCY slots (default 1) at niceness WORKER_NICE.
 GENERAL_QUEUES = "high,medium,low,batch"
 GENERAL_WORKER = [
     *("nice", "-n", os.environ.get("WORKER_NICE") or "10"),
     *CELERY_WORKER,
-    *("-Q", GENERAL_QUEUES, "-c", os.environ.get("WORKER_CONCURRENCY") or "4"),
+    *("-Q", GENERAL_QUEUES, "-c", os.environ.get("WORKER_CONCURRENCY") or "1"),
 ]
 
 

@@ -43,8 +43,10 @@ WORKER = [
 ]
 ALL_QUEUES = ("-Q", "critical,high,medium,low,batch")
 RELAY = [sys.executable, "manage.py", "run_relay"]
-# Worker slots, as the Procfile's WORKER_CONCURRENCY default: jobs wait on the
-# database, SMTP and Redis more than they compute, so 4 slots on 2 cores.
+# Worker slots: these jobs wait on the database, SMTP and Redis more than they
+# compute, so 4 slots on 2 cores measure the platform, not one slot's pace.
+# (The Procfile's default is 1, for a backlog sharing the cores with the web:
+# bench/drain.py.)
 SLOTS = os.environ.get("WORKER_CONCURRENCY", "4")
 
 

@@ -56,9 +56,12 @@ def on_starting(server: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Each worker samples its own RSS once its app (and Django) is loaded;
-    a thread of its own, as threads do not survive the fork."""
+    """Each worker returns big blocks (Argon2's 19 MiB) to the OS on free
+    (config/web_server.py says why), and samples its own RSS once its app (and
+    Django) is loaded; a thread of its own, as threads do not survive the fork."""
     from monitoring.memory import memory_sampler_start
+
+    web_server.large_allocations_unmapped_on_free()
 
     memory_sampler_start(role="web")
 

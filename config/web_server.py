@@ -17,9 +17,15 @@ still has the shorter tail for long CPU-bound answers under a closed loop
 set GUNICORN_WORKER_CLASS=sync for a deployment made of those.
 """
 
+import ctypes
+import ctypes.util
 import os
 
 THREADS = 4  # per gthread process
+# glibc's mallopt parameter number for the mmap threshold (malloc.h).
+_M_MMAP_THRESHOLD = -3
+# Allocations from this size up get pages of their own, returned on free.
+MMAP_THRESHOLD = 4 * 1024 * 1024
 
 
 def _env(name: str) -> str:
@@ -48,3 +54,26 @@ def describe(processes: int | None = None) -> str:
     if worker_class() == "gthread":
         return f"{worker_class()}, {processes} processes x {threads()} threads"
     return f"{worker_class()}, {processes} processes"
+
+
+def large_allocations_unmapped_on_free(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Have glibc map every allocation of ``threshold`` bytes or more on its own
+    and unmap it on free, in this process; False where that is not glibc.
+
+    Why: each Argon2 hash (accounts/hashers.py) allocates one 19 MiB block.
+    glibc's default raises its mmap threshold to the size of the first such
+    block freed, so later ones come from the calling thread's malloc arena,
+    and each arena keeps its 19 MiB after the free: a gthread process whose 4
+    threads have each signed someone in holds ~76 MiB more than one that has
+    not (bench/RESULTS.md, loadtest: the endurance run's heaviest worker).
+    Setting the threshold fixes it (no more raising), at the cost of mapping
+    fresh pages per hash (a few ms of a ~40 ms hash).
+    """
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # musl and others have no mallopt
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, threshold))
