@@ -20,16 +20,13 @@ import django
 django.setup()
 from config import web_server
 from accounts.hashers import Argon2idPasswordHasher
+from monitoring.memory import rss_bytes
 
 unmapped = web_server.large_allocations_unmapped_on_free() if %r else None
 
-def rss_mib():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / 2**20
-
 hasher = Argon2idPasswordHasher()
 encoded = hasher.encode("correct horse", hasher.salt())
-before = rss_mib()
+before = rss_bytes()
 start, verified, hold = threading.Barrier(4), threading.Barrier(5), threading.Event()
 answers = []
 
@@ -43,12 +40,12 @@ threads = [threading.Thread(target=sign_in) for _ in range(4)]
 for thread in threads:
     thread.start()
 verified.wait()
-after = rss_mib()
+after = rss_bytes()
 hold.set()
 for thread in threads:
     thread.join()
 print(json.dumps({"unmapped": unmapped, "answers": answers,
-                  "growth_mib": after - before}))
+                  "growth_mib": (after - before) / 2**20}))
 """
 
 ENV = {"PASSWORD_HASH_CONCURRENCY": "4"}
