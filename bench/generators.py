@@ -18,11 +18,12 @@ itself (taskset), one core:
 - wrk: --connections connections, 1 thread, --seconds s (bench/web.py);
 - locust: headless, one process, loadtests/saturate.py: a FastHttpUser
   (geventhttpclient) with no wait time asking for the same page with the same
-  Accept header; for each count of --users, that many users spawned in 1 s,
-  the stats reset when the spawn-up completes (--reset-stats) and the run
-  ended --seconds s later; req/s, p50 and p99 from its --csv stats (locust
-  rounds times to whole ms), its CPU over that window from getrusage inside
-  the process.
+  headers as wrk (Accept: application/json, Accept-Encoding: gzip, deflate,
+  br: the cached gzip representation for both); for each count of --users,
+  that many users spawned in 1 s, the stats reset when the spawn-up completes
+  (--reset-stats) and the run ended --seconds s later; req/s, p50 and p99 from
+  its --csv stats (locust rounds times to whole ms), its CPU over that window
+  from getrusage inside the process.
 
 The arms alternate over --rounds rounds, order reversed every other round,
 after a 2 s warm-up of each; an error answer or failure stops the run.
@@ -47,11 +48,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.catalog import LIST, body_bytes, load, numbers
 from bench.common import ROOT, pin_self, setup_django, spread, write_section
-from bench.latency import JSON
 from bench.web import gunicorn, parser, wrk
 from config import web_server
 
 LOCUSTFILE = "loadtests/saturate.py"
+# What loadtests/saturate.py's user sends: both generators must ask for the
+# same representation of the page, or one measures gzip bytes and the other
+# the plain ones (the response cache holds both).
+REQUEST_HEADERS = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate, br"}
 WARMUP_SECONDS = 2
 
 Run = Callable[[int], dict[str, float]]
@@ -98,7 +102,10 @@ def locust(base: str, *, users: int, seconds: int) -> dict[str, float]:
 def wrk_arm(base: str, connections: int) -> Run:
     def run(seconds: int) -> dict[str, float]:
         result = wrk(
-            base + LIST, seconds=seconds, connections=connections, headers=JSON
+            base + LIST,
+            seconds=seconds,
+            connections=connections,
+            headers=REQUEST_HEADERS,
         )
         if result["non_2xx"] or result["socket_errors"]:
             raise SystemExit(
@@ -192,9 +199,10 @@ def main() -> None:
             f"core. Endpoint: the cached first page of {LIST}, "
             f"{args.products:,} products. wrk: {args.connections} connections, "
             "1 thread. locust: headless, one process, loadtests/saturate.py (a "
-            "FastHttpUser, no wait time, the same Accept header), the users "
-            "spawned in 1 s, stats reset when the spawn-up completes; req/s, "
-            "p50 and p99 from its CSV stats (whole ms). "
+            "FastHttpUser, no wait time). Both send Accept: application/json "
+            "and Accept-Encoding: gzip, deflate, br, so both fetch the same "
+            "cached gzip bytes; the users spawned in 1 s, stats reset when the "
+            "spawn-up completes; req/s, p50 and p99 from its CSV stats (whole ms). "
             f"{args.seconds} s per arm per round (locust: after its spawn-up), "
             f"{args.rounds} rounds, arms alternated (order reversed every other "
             "round) after a 2 s warm-up of each. CPU: the generator's CPU "
