@@ -17,13 +17,14 @@ itself (taskset), one core:
 
 - wrk: --connections connections, 1 thread, --seconds s (bench/web.py);
 - locust: headless, one process, loadtests/saturate.py: a FastHttpUser
-  (geventhttpclient) with no wait time asking for the same page with the same
-  headers as wrk (Accept: application/json, Accept-Encoding: gzip, deflate,
-  br: the cached gzip representation for both); for each count of --users,
-  that many users spawned in 1 s, the stats reset when the spawn-up completes
-  (--reset-stats) and the run ended --seconds s later; req/s, p50 and p99 from
-  its --csv stats (locust rounds times to whole ms), its CPU over that window
-  from getrusage inside the process.
+  (geventhttpclient) with no wait time asking for the same page, given the
+  same headers as wrk through its --header option (Accept: application/json,
+  Accept-Encoding: gzip, deflate, br: the cached gzip representation for
+  both); for each count of --users, that many users spawned in 1 s, the stats
+  reset when the spawn-up completes (--reset-stats) and the run ended
+  --seconds s later; req/s, p50 and p99 from its --csv stats (locust rounds
+  times to whole ms), its CPU over that window from getrusage inside the
+  process.
 
 The arms alternate over --rounds rounds, order reversed every other round,
 after a 2 s warm-up of each; an error answer or failure stops the run.
@@ -52,9 +53,10 @@ from bench.web import gunicorn, parser, wrk
 from config import web_server
 
 LOCUSTFILE = "loadtests/saturate.py"
-# What loadtests/saturate.py's user sends: both generators must ask for the
-# same representation of the page, or one measures gzip bytes and the other
-# the plain ones (the response cache holds both).
+# Sent by both generators (to locust through saturate.py's --header): they must
+# ask for the same representation of the page, or one measures gzip bytes and
+# the other the plain ones (the response cache holds both). This
+# Accept-Encoding is what locust's FastHttpUser sends by default.
 REQUEST_HEADERS = {"Accept": "application/json", "Accept-Encoding": "gzip, deflate, br"}
 WARMUP_SECONDS = 2
 
@@ -73,6 +75,11 @@ def locust(base: str, *, users: int, seconds: int) -> dict[str, float]:
             *("--loglevel", "WARNING", "--users", str(users)),
             *("--spawn-rate", str(users), "--reset-stats"),
             *("--measure-seconds", str(seconds), "--cpu-file", str(window)),
+            *(
+                arg
+                for item in REQUEST_HEADERS.items()
+                for arg in ("--header", ": ".join(item))
+            ),
             # A cap only: --measure-seconds ends the run.
             *("--run-time", f"{seconds + 60}s", "--csv", str(prefix)),
         ]

@@ -5,15 +5,16 @@ beside wrk to show locust is not the limit of what it measures. The user is
 the browsing user of locustfile.py reduced to its first request (the cached
 first page of /api/products/, JSON, named by route) with nothing that would
 slow the generator rather than the server: FastHttpUser (geventhttpclient, not
-requests) and no wait time. It sends the same headers as wrk in
-bench/generators.py, so both fetch the same bytes.
+requests) and no wait time.
 
 Options it adds to locust's:
 
 * ``--measure-seconds N``: quit N seconds after spawning completes, so with
   ``--reset-stats`` the CSV stats cover exactly that window, not the spawn-up;
 * ``--cpu-file PATH``: write this process's CPU seconds and the wall seconds of
-  that window there (JSON), to tell whether locust's one core was saturated.
+  that window there (JSON), to tell whether locust's one core was saturated;
+* ``--header "Name: Value"`` (repeatable): send it with every request, so
+  bench/generators.py gives locust and wrk the same headers from one place.
 """
 
 import json
@@ -33,23 +34,23 @@ class ListUser(FastHttpUser):
     """Anonymous visitor reading the first page of the product list, flat out."""
 
     wait_time = constant(0)
-    # The headers bench/generators.py gives wrk (REQUEST_HEADERS), so both
-    # generators fetch the same cached representation, the gzip one; this
-    # Accept-Encoding is what FastHttpUser sends anyway.
-    default_headers = {
-        "Accept": "application/json",
-        "Accept-Encoding": "gzip, deflate, br",
-    }
+    default_headers = {"Accept": "application/json"}
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        pairs = (line.split(":", 1) for line in (options and options.header) or ())
+        self.headers = {name.strip(): value.strip() for name, value in pairs}
 
     @task
     def product_list(self) -> None:
-        self.client.get(LIST, name="/api/products")
+        self.client.get(LIST, name="/api/products", headers=self.headers)
 
 
 @events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
     parser.add_argument("--measure-seconds", type=float, default=0)
     parser.add_argument("--cpu-file", default="")
+    parser.add_argument("--header", action="append", default=[])
 
 
 def _cpu_seconds() -> float:
