@@ -102,7 +102,10 @@ def test_email_job_reaches_the_smtp_sink_and_logs_delivery(
     assert log.attempts == 1
     assert log.sent_at is not None
     assert log.user == user
-    assert JobRecord.objects.get(pk=job.pk).status == JobStatus.SUCCEEDED
+    # the log is marked sent inside the handler, the job only after it returns
+    assert wait_until(
+        lambda: JobRecord.objects.filter(pk=job.pk, status=JobStatus.SUCCEEDED).exists()
+    )
 
 
 @pytest.mark.django_db(transaction=True)

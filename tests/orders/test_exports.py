@@ -358,7 +358,13 @@ def test_a_forced_export_runs_now_and_an_unforced_one_waits(
     )
     assert done.rows == 1
     assert len(read_csv(stored(media_root, done))) == 1
-    assert JobRecord.objects.get(pk=forced.job_id).status == JobStatus.SUCCEEDED
+    # the export row is finished inside the handler; the job record is marked
+    # succeeded only after the handler returns, so that is awaited too
+    assert wait_until(
+        lambda: JobRecord.objects.filter(
+            pk=forced.job_id, status=JobStatus.SUCCEEDED
+        ).exists()
+    )
     # and the other stays queued and unpublished until the window opens
     held.refresh_from_db()
     held_job = JobRecord.objects.get(pk=held.job_id)
