@@ -160,14 +160,23 @@ CELERY_WORKER = [
     *(sys.executable, "-m", "celery", "-A", "config", "worker"),
     *("-l", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"),
 ]
-# The Procfile's general worker: every queue but critical (worker_critical's),
-# WORKER_CONCURRENCY slots (default 1) at niceness WORKER_NICE.
 GENERAL_QUEUES = "high,medium,low,batch"
-GENERAL_WORKER = [
-    *("nice", "-n", os.environ.get("WORKER_NICE") or "10"),
-    *CELERY_WORKER,
-    *("-Q", GENERAL_QUEUES, "-c", os.environ.get("WORKER_CONCURRENCY") or "1"),
-]
+
+
+def general_worker(sched: str | None = None, nice: str | None = None) -> list[str]:
+    """The Procfile's general worker: every queue but critical
+    (worker_critical's), WORKER_CONCURRENCY slots (default 1), under the
+    scheduling policy WORKER_SCHED (chrt: idle by default) at niceness
+    WORKER_NICE (10), unless ``sched`` and ``nice`` say otherwise."""
+    return [
+        *("chrt", f"--{sched or os.environ.get('WORKER_SCHED') or 'idle'}", "0"),
+        *("nice", "-n", nice or os.environ.get("WORKER_NICE") or "10"),
+        *CELERY_WORKER,
+        *("-Q", GENERAL_QUEUES, "-c", os.environ.get("WORKER_CONCURRENCY") or "1"),
+    ]
+
+
+GENERAL_WORKER = general_worker()
 
 
 def write_section(

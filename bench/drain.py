@@ -5,10 +5,13 @@
 
 gunicorn as in the Procfile (config/gunicorn.py; config/web_server.py: gthread,
 cores + 1 processes x 4 threads) pinned to CPU 0; the Procfile's general worker
-(prefork at niceness WORKER_NICE, default 10, as the Procfile starts it)
-unpinned, so the web and the jobs share the same two cores, measured with 1 and
-then with 2 slots (DRAIN_SLOTS, default "1,2"; 1 is the Procfile's default),
-each with a fresh backlog; the load generator (this process,
+(prefork, niceness WORKER_NICE, default 10) unpinned, so the web and the jobs
+share the same two cores, measured in two set-ups one after the other, each
+with a fresh backlog (DRAIN_SETUPS, "policy/slots,...", default
+"idle/1,other/1"): the Procfile's default, 1 slot under Linux's SCHED_IDLE
+policy (chrt --idle 0: the worker runs only on a core nothing else wants), and
+1 slot under the normal policy (SCHED_OTHER, the niceness alone), the default
+before; the load generator (this process,
 bench/capacity.py's open-loop browsing journey at a constant --rate) pinned to
 CPU 1. PostgreSQL, Redis and the relay unpinned.
 
@@ -52,7 +55,7 @@ from bench.capacity import Journey, Step, run_step
 from bench.catalog import load as load_products
 from bench.common import (
     CELERY_WORKER,
-    GENERAL_WORKER,
+    general_worker,
     percentile,
     pin_self,
     setup_django,
@@ -65,23 +68,29 @@ from bench.common import (
 from bench.web import gunicorn, parser
 from config import web_server
 
-# Slot counts measured one after the other, each with a fresh backlog: the
-# Procfile's default (1: measured on two cores shared with the web, the only
-# count whose p99 ratio met the goal; 4 gave 2.8x, 2 gave 1.8x, 4 under
-# SCHED_IDLE 1.8x) and 2, what one more slot buys and costs.
-SLOTS = (os.environ.get("DRAIN_SLOTS") or "1,2").split(",")
+# Worker set-ups measured one after the other, each with a fresh backlog:
+# (policy, slots). Tried before: at nice 10 alone, 1 slot gave a paired p99
+# ratio of 1.7 (one round 10x), 2 slots 1.8, 4 slots 2.8; 4 under SCHED_IDLE
+# 1.8, as four processes keep PostgreSQL (not idle) busy for them.
+SETUPS = [
+    tuple(item.split("/", 1))
+    for item in (os.environ.get("DRAIN_SETUPS") or "idle/1,other/1").split(",")
+]
 NICE = os.environ.get("WORKER_NICE") or "10"
 POOL = os.environ.get("WORKER_POOL") or "prefork"
-# "idle": the worker under Linux's SCHED_IDLE policy (chrt --idle 0), which
-# runs it only on a core nothing else wants.
-SCHED = os.environ.get("WORKER_SCHED") or "other"
-SCHED_NOTE = ", SCHED_IDLE" if SCHED == "idle" else ""
 WORKER_NAME = f"drain@{socket.gethostname()}"
-WORKER = [
-    *(("chrt", "--idle", "0") if SCHED == "idle" else ()),
-    *GENERAL_WORKER,
-    *("-n", WORKER_NAME, "--pool", POOL),
-]
+SETUP_NAMES = {"idle": "SCHED_IDLE", "other": f"SCHED_OTHER at nice {NICE}"}
+
+
+def worker(sched: str, slots: str) -> list[str]:
+    """The Procfile's general worker under ``sched`` with ``slots`` slots (the
+    last -c wins), named for the remote control."""
+    return [
+        *general_worker(sched),
+        *("-n", WORKER_NAME, "--pool", POOL, "-c", slots),
+    ]
+
+
 BACKLOG_QUEUE = "low"  # the backlog's class, Priority.LOW
 CRITICAL_WORKER = [
     *CELERY_WORKER,
@@ -257,7 +266,7 @@ def backlog_consumed(on: bool) -> None:
         raise RuntimeError(f"{WORKER_NAME} did not answer the remote control")
 
 
-def measure(base: str, args: Any, slots: str) -> dict[str, Any]:
+def measure(base: str, args: Any, sched: str, slots: str) -> dict[str, Any]:
     journey = Journey(base)
     run_step(base, journey, args.rate, 10)  # warm the cache
     backlog_reset()
@@ -266,8 +275,7 @@ def measure(base: str, args: Any, slots: str) -> dict[str, Any]:
 
     redis().delete(STARTS)
     relay = start(RELAY, **ENV)
-    # The last -c wins: this many slots instead of the Procfile's.
-    worker = start([*WORKER, "-c", slots], **ENV)
+    general = start(worker(sched, slots), **ENV)
     critical = start(CRITICAL_WORKER, **ENV)
     probe = CriticalProbe()
     arms: dict[str, list[Step]] = {"idle": [], "draining": []}
@@ -308,13 +316,13 @@ def measure(base: str, args: Any, slots: str) -> dict[str, Any]:
             # Some draining round ended with nothing left to drain: not the
             # figure asked for.
             raise SystemExit(
-                f"the backlog ran dry with {slots} slots before the last "
+                f"the backlog ran dry with {sched}/{slots} before the last "
                 "draining round: rerun with a larger --jobs"
             )
         critical_ms = probe.latencies()
     finally:
         probe.halt()
-        for proc in (worker, critical, relay):
+        for proc in (general, critical, relay):
             stop(proc)
         backlog_reset()
     return {
@@ -383,14 +391,18 @@ def main() -> None:
     print(pinned, flush=True)
     load_products(args.products)
     with gunicorn(**ENV) as base:
-        results = {slots: measure(base, args, slots) for slots in SLOTS}
+        results = {
+            (sched, slots): measure(base, args, sched, slots) for sched, slots in SETUPS
+        }
     minutes = (time.monotonic() - began) / 60
     tables = []
-    for slots, result in results.items():
+    for (sched, slots), result in results.items():
+        default = (sched, slots) == ("idle", "1")
         tables += [
             "",
-            f"**{slots} slot{'s' if slots != '1' else ''}** "
-            f"(`-c {slots}`{', the Procfile default' if slots == '1' else ''}):",
+            f"**{SETUP_NAMES.get(sched, sched)}, {slots} slot"
+            f"{'s' if slots != '1' else ''}** (`chrt --{sched} 0`, `-c {slots}`"
+            f"{'; the Procfile default' if default else ''}):",
             "",
             *table(result, args),
         ]
@@ -399,8 +411,8 @@ def main() -> None:
             f"{pinned}; gunicorn as the Procfile's web process "
             f"({web_server.describe()}) pinned to CPU 0; the Procfile's general "
             "Celery worker "
-            f"({POOL}, nice {NICE}{SCHED_NOTE}; {' and then '.join(SLOTS)} "
-            "slots, each with a fresh backlog) unpinned; "
+            f"({POOL}, nice {NICE}; each set-up below with a fresh backlog) "
+            "unpinned; "
             "PostgreSQL, Redis and "
             f"the relay unpinned; {args.products:,} products. Load: the browsing "
             f"journey of bench/capacity.py, open loop at {args.rate:.0f} "
