@@ -78,6 +78,19 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its descendants
+    still running: what a server spent over a window, whoever its client."""
+    ticks = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1]
+        except OSError:
+            continue  # gone meanwhile
+        ticks += sum(int(value) for value in fields.split()[11:13])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def pin_tree(pid: int, cpus: set[int]) -> int:
     """Move a running process and all its descendants onto ``cpus``; returns
     how many processes moved."""

@@ -14,7 +14,9 @@ Options it adds to locust's:
 * ``--cpu-file PATH``: write this process's CPU seconds and the wall seconds of
   that window there (JSON), to tell whether locust's one core was saturated;
 * ``--header "Name: Value"`` (repeatable): send it with every request, so
-  bench/generators.py gives locust and wrk the same headers from one place.
+  bench/generators.py gives locust and wrk the same headers from one place;
+* ``--server-pid PID``: also write the CPU seconds that process and its
+  children (the gunicorn master and workers) used over the window.
 """
 
 import json
@@ -26,6 +28,8 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
+
+from bench.common import tree_cpu_seconds
 
 LIST = "/api/products/"
 
@@ -51,6 +55,7 @@ def _options(parser: Any) -> None:
     parser.add_argument("--measure-seconds", type=float, default=0)
     parser.add_argument("--cpu-file", default="")
     parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--server-pid", type=int, default=0)
 
 
 def _cpu_seconds() -> float:
@@ -67,7 +72,9 @@ def _window(environment: Environment, **_: Any) -> None:
         return
 
     def begin(user_count: int, **_: Any) -> None:
+        server = options.server_pid
         started, cpu = time.monotonic(), _cpu_seconds()
+        server_cpu = tree_cpu_seconds(server) if server else 0.0
 
         def finish() -> None:
             if options.cpu_file:
@@ -75,6 +82,9 @@ def _window(environment: Environment, **_: Any) -> None:
                     "cpu_s": _cpu_seconds() - cpu,
                     "wall_s": time.monotonic() - started,
                     "users": user_count,
+                    "server_cpu_s": (
+                        tree_cpu_seconds(server) - server_cpu if server else 0.0
+                    ),
                 }
                 Path(options.cpu_file).write_text(json.dumps(window))
             environment.runner.quit()
