@@ -296,6 +296,38 @@ def test_flower_binds_loopback_and_requires_basic_auth_by_default():
     assert "--basic-auth=ops:Zq8-long-pass" in args
 
 
+def worker_policy(name: str, env: dict[str, str | None]) -> tuple[int, int]:
+    """The CPU scheduling policy and niceness the Procfile line ``name`` gives
+    its celery, run through sh as honcho runs it, without the respawn wrapper
+    and with celery replaced by a program reporting both."""
+    command = procfile_line(name).split(" -- ", 1)[-1]
+    report = "import os; print(os.sched_getscheduler(0), os.nice(0))"
+    command = command.replace("celery ", f"{sys.executable} -c '{report}' ", 1)
+    done = subprocess.run(
+        ["sh", "-c", command],
+        env=child_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    policy, nice = done.stdout.split()
+    return int(policy), int(nice)
+
+
+def test_the_general_worker_runs_only_on_cpu_time_requests_leave():
+    # given the Procfile's workers started with no configuration
+    unset: dict[str, str | None] = {"WORKER_SCHED": None, "WORKER_NICE": None}
+    ours = os.nice(0)
+
+    # then the general one is idle-scheduled (bench/drain.py), the critical one
+    # is not, and WORKER_SCHED=other gives back the normal policy at its niceness
+    assert worker_policy("worker", unset) == (os.SCHED_IDLE, ours + 10)
+    assert worker_policy("worker_critical", unset) == (os.SCHED_OTHER, ours)
+    normal = worker_policy("worker", {**unset, "WORKER_SCHED": "other"})
+    assert normal == (os.SCHED_OTHER, ours + 10)
+
+
 @pytest.mark.slow
 def test_a_running_flower_asks_for_its_password(settings):
     # given Flower started from the Procfile line on a free loopback port
