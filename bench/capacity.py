@@ -26,9 +26,13 @@ saturated server counts (no coordinated omission).
 1. Latency against offered load: the rates of --rates, --step-seconds each,
    after the cache is warmed by one pass over the journey; while the last of
    them is still kept up with, the ladder goes on in steps of 20 % (up to
-   --max-rate), so a faster machine is climbed to its knee too. Capacity is the
-   highest rate the server keeps up with: answered ≥ 97 % of offered within
-   the step, errors < 1 %, p95 ≤ 1 s (the stress profile's knee). Plotted in
+   --max-rate), so a faster machine is climbed to its knee too. A step is kept
+   up with when ≥ 97 % of offered is answered within it, errors < 1 % and
+   p95 ≤ 1 s (the stress profile's knee). Capacity is the highest rate served
+   within the latency objective, p95 < 200 ms, at it and at every rate below
+   it: a rate answered only through a queue a second deep is kept up with but
+   not served, and one quiet 10 s step above a slow one (this machine's
+   neighbours come and go) must not set it. Plotted in
    bench/plots/capacity.png.
 2. The journey at 80 % of that capacity, --rounds rounds of --seconds: p50,
    p95, p99, error rate and the cache hit rate (X-Cache HIT ÷ HIT + MISS of
@@ -275,6 +279,26 @@ def keeps_up(step: Step) -> bool:
     )
 
 
+# The plan's latency objective (p95 under 200 ms): capacity is the rate served
+# within it.
+OBJECTIVE_P95_MS = 200.0
+
+
+def within_objective(step: Step) -> bool:
+    return keeps_up(step) and step.p(95) < OBJECTIVE_P95_MS
+
+
+def capacity_of(steps: list[Step]) -> float | None:
+    """The highest rate of the ladder before its first step outside the
+    objective (None if the first is)."""
+    best = None
+    for step in steps:
+        if not within_objective(step):
+            break
+        best = step.rate
+    return best
+
+
 def warm(base: str, journey: Journey, seconds: float) -> Step:
     """One pass at a gentle rate: fills the cache the way browsing would."""
     return run_step(base, journey, 40, seconds)
@@ -342,7 +366,8 @@ def tables(steps: list[Step], capacity: float, runs: list[Step], args: Any) -> s
         f"{s.answered_in_time / max(s.sent, 1):.1%} "
         f"| {s.p(50):.1f} | {s.p(95):.1f} | {s.p(99):.1f} | {s.error_rate:.2%} | "
         f"{s.hit_rate:.1%} | {s.cpu:.0%} | {percentile(s.lag, 99):.1f} | "
-        f"{'yes' if keeps_up(s) else 'no'} |"
+        f"{'yes' if keeps_up(s) else 'no'} | "
+        f"{'yes' if within_objective(s) else 'no'} |"
         for s in steps
     ]
     every = [value for run in runs for value in run.latencies]
@@ -361,12 +386,15 @@ def tables(steps: list[Step], capacity: float, runs: list[Step], args: Any) -> s
     return "\n".join(
         [
             f"**1. Latency against offered load** ({args.step_seconds:.0f} s per "
-            "step, after a warm-up pass): capacity = the highest rate with ≥ 97 % "
-            "answered within the step, errors < 1 % and p95 ≤ 1 s.",
+            "step, after a warm-up pass): kept up = ≥ 97 % answered within the "
+            "step, errors < 1 % and p95 ≤ 1 s; capacity = the highest rate "
+            f"served within p95 < {OBJECTIVE_P95_MS:.0f} ms, with every rate below "
+            "it.",
             "",
             "| offered req/s | answered | in time | p50 ms | p95 ms | p99 ms | "
-            "errors | cache hits | generator CPU | dispatch lag p99 ms | keeps up |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "errors | cache hits | generator CPU | dispatch lag p99 ms | keeps up "
+            f"| p95 < {OBJECTIVE_P95_MS:.0f} ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
             *ladder_rows,
             "",
             f"**Capacity: {capacity:.0f} requests/s.** "
@@ -407,10 +435,12 @@ def measure(base: str, args: Any) -> tuple[list[Step], float, list[Step]]:
     print(f"  warm-up: {len(warmed.latencies):,} answers, hits {warmed.hit_rate:.0%}")
     print("1. latency against offered load", flush=True)
     steps = ladder(base, journey, args)
-    good = [step.rate for step in steps if keeps_up(step)]
-    if not good:
-        raise SystemExit("the server kept up with none of the rates")
-    capacity = max(good)
+    capacity = capacity_of(steps)
+    if capacity is None:
+        raise SystemExit(
+            f"the first rate already missed p95 < {OBJECTIVE_P95_MS:.0f} ms: "
+            "give lower --rates"
+        )
     print(f"capacity {capacity:.0f}/s; 2. the journey at 80 %", flush=True)
     runs = []
     for round_no in range(args.rounds):
