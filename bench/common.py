@@ -57,19 +57,23 @@ def pin_self(cpu: int) -> str:
         return f"could not pin the load generator: {exc}"
 
 
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (which may hold spaces and
+    parentheses): field 0 is the state, 1 the parent, 11 and 12 the user and
+    system CPU ticks; None once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def process_tree(pid: int) -> list[int]:
     """``pid`` and all its descendants (a gunicorn master and its workers, a
     Celery worker and its pool), parents first."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
+        if entry.name.isdigit() and (fields := _stat_fields(entry.name)):
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
     tree, todo = [], [pid]
     while todo:
         current = todo.pop()
@@ -83,11 +87,8 @@ def tree_cpu_seconds(pid: int) -> float:
     still running: what a server spent over a window, whoever its client."""
     ticks = 0
     for member in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1]
-        except OSError:
-            continue  # gone meanwhile
-        ticks += sum(int(value) for value in fields.split()[11:13])
+        if fields := _stat_fields(member):
+            ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -176,14 +177,14 @@ CELERY_WORKER = [
 GENERAL_QUEUES = "high,medium,low,batch"
 
 
-def general_worker(sched: str | None = None, nice: str | None = None) -> list[str]:
+def general_worker(sched: str | None = None) -> list[str]:
     """The Procfile's general worker: every queue but critical
     (worker_critical's), WORKER_CONCURRENCY slots (default 1), under the
-    scheduling policy WORKER_SCHED (chrt: idle by default) at niceness
-    WORKER_NICE (10), unless ``sched`` and ``nice`` say otherwise."""
+    scheduling policy ``sched`` or WORKER_SCHED (chrt: idle by default) at
+    niceness WORKER_NICE (10)."""
     return [
         *("chrt", f"--{sched or os.environ.get('WORKER_SCHED') or 'idle'}", "0"),
-        *("nice", "-n", nice or os.environ.get("WORKER_NICE") or "10"),
+        *("nice", "-n", os.environ.get("WORKER_NICE") or "10"),
         *CELERY_WORKER,
         *("-Q", GENERAL_QUEUES, "-c", os.environ.get("WORKER_CONCURRENCY") or "1"),
     ]

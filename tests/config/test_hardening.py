@@ -267,18 +267,25 @@ def procfile_line(name: str) -> str:
     raise AssertionError(f"no {name} in Procfile")
 
 
-def flower_command(env: dict[str, str | None]) -> subprocess.CompletedProcess:
-    """The Procfile's flower line as honcho runs it (through sh), with
-    ``celery`` replaced by a printer of its arguments."""
-    command = procfile_line("flower").replace("celery ", "printf '%s\\n' ", 1)
+def procfile_run(
+    name: str, celery: str, env: dict[str, str | None]
+) -> subprocess.CompletedProcess:
+    """The Procfile line ``name`` as honcho runs it (through sh), without the
+    respawn wrapper and with ``celery`` replaced by the command ``celery``."""
+    command = procfile_line(name).split(" -- ", 1)[-1]
     return subprocess.run(
-        ["sh", "-c", command],
+        ["sh", "-c", command.replace("celery ", f"{celery} ", 1)],
         env=child_environment(env),
         capture_output=True,
         text=True,
         timeout=10,
         check=False,
     )
+
+
+def flower_command(env: dict[str, str | None]) -> subprocess.CompletedProcess:
+    """The flower line with ``celery`` replaced by a printer of its arguments."""
+    return procfile_run("flower", "printf '%s\\n'", env)
 
 
 def test_flower_binds_loopback_and_requires_basic_auth_by_default():
@@ -298,19 +305,10 @@ def test_flower_binds_loopback_and_requires_basic_auth_by_default():
 
 def worker_policy(name: str, env: dict[str, str | None]) -> tuple[int, int]:
     """The CPU scheduling policy and niceness the Procfile line ``name`` gives
-    its celery, run through sh as honcho runs it, without the respawn wrapper
-    and with celery replaced by a program reporting both."""
-    command = procfile_line(name).split(" -- ", 1)[-1]
+    its celery, reported by a program in celery's place."""
     report = "import os; print(os.sched_getscheduler(0), os.nice(0))"
-    command = command.replace("celery ", f"{sys.executable} -c '{report}' ", 1)
-    done = subprocess.run(
-        ["sh", "-c", command],
-        env=child_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=True,
-    )
+    done = procfile_run(name, f"{sys.executable} -c '{report}'", env)
+    assert done.returncode == 0, done.stderr
     policy, nice = done.stdout.split()
     return int(policy), int(nice)
 
